@@ -1,0 +1,109 @@
+/* Shared by the NIF glue files: the private data made in load (atoms and
+ * resource types), argument decoding that never trusts a term, and the
+ * helpers that turn core results into terms.
+ *
+ * Rules every NIF here follows:
+ *   - a term of the wrong type or outside its domain raises {badarg, Term},
+ *     naming the offending term;
+ *   - a domain failure (empty histogram, degenerate data) returns
+ *     {error, Reason}; the Erlang wrapper decides whether to raise;
+ *   - work proportional to a caller-controlled size is moved to a dirty CPU
+ *     scheduler once it could exceed about a millisecond. */
+#ifndef SUPERTESTER_NIF_PRIV_H
+#define SUPERTESTER_NIF_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "erl_nif.h"
+
+/* Every atom the library returns, created once in load. */
+#define ST_NIF_ATOMS(X)                                                   \
+  X(ok) X(error) X(badarg) X(undefined) X(empty)                         \
+  X(out_of_range) X(degenerate) X(enomem) X(count) X(min) X(max) X(mean) \
+  X(stddev) X(n) X(variance) X(sem) X(ci_low) X(ci_high) X(slope)         \
+  X(intercept) X(r2) X(slope_stderr) X(slope_ci_low) X(slope_ci_high)     \
+  X(slope_p_value) X(residual_stddev) X(mean_diff) X(t) X(df) X(p_value)  \
+  X(highest_trackable) X(significant_digits) X(bucket_count) X(memory)    \
+  X(capacity) X(retained) X(total) X(dropped)
+
+typedef struct st_nif_atoms_s {
+#define ST_NIF_ATOM_FIELD(name) ERL_NIF_TERM name;
+  ST_NIF_ATOMS(ST_NIF_ATOM_FIELD)
+#undef ST_NIF_ATOM_FIELD
+} st_nif_atoms_t;
+
+typedef struct st_nif_priv_s {
+  st_nif_atoms_t atom;
+  ErlNifResourceType *hist_type;
+  ErlNifResourceType *sampler_type;
+} st_nif_priv_t;
+
+static inline st_nif_priv_t *st_nif_priv(ErlNifEnv *env) {
+  return (st_nif_priv_t *)enif_priv_data(env);
+}
+
+#define ST_ATOM(env, name) (st_nif_priv(env)->atom.name)
+
+/* Resource types, opened in load and upgrade (one per glue file). */
+bool st_nif_hist_open(ErlNifEnv *env, st_nif_priv_t *priv,
+                      ErlNifResourceFlags flags);
+bool st_nif_sampler_open(ErlNifEnv *env, st_nif_priv_t *priv,
+                         ErlNifResourceFlags flags);
+
+/* raise {badarg, Term} */
+ERL_NIF_TERM st_nif_badarg(ErlNifEnv *env, ERL_NIF_TERM offending);
+/* {error, Reason} for a core error code (ST_E*). */
+ERL_NIF_TERM st_nif_error(ErlNifEnv *env, int st_err);
+/* {ok, Term} */
+ERL_NIF_TERM st_nif_ok(ErlNifEnv *env, ERL_NIF_TERM value);
+
+/* A finite number from an integer or float term. */
+bool st_nif_get_number(ErlNifEnv *env, ERL_NIF_TERM term, double *out);
+/* A confidence level: a number strictly between 0 and 1. */
+bool st_nif_get_confidence(ErlNifEnv *env, ERL_NIF_TERM term, double *out);
+/* NaN and infinities become the atom undefined. */
+ERL_NIF_TERM st_nif_make_number(ErlNifEnv *env, double value);
+
+/* Builds a map from parallel key/value arrays; the keys are distinct atoms. */
+ERL_NIF_TERM st_nif_make_map(ErlNifEnv *env, ERL_NIF_TERM *keys,
+                             ERL_NIF_TERM *values, size_t n);
+
+typedef ERL_NIF_TERM (*st_nif_fun_t)(ErlNifEnv *, int, const ERL_NIF_TERM[]);
+
+/* Work units (list elements, buckets) above which a call goes dirty. */
+#define ST_NIF_DIRTY_LIST_ELEMENTS 20000
+#define ST_NIF_DIRTY_BUCKETS 250000
+
+/* Calls `fun` now, or reschedules it on a dirty CPU scheduler when `work`
+ * exceeds `limit`. `fun` must not call this helper again. */
+ERL_NIF_TERM st_nif_run_sized(ErlNifEnv *env, const char *name, size_t work,
+                              size_t limit, st_nif_fun_t fun, int argc,
+                              const ERL_NIF_TERM argv[]);
+
+/* The NIFs, one group per glue file; nif.c lists them in its table. */
+#define ST_NIF_DECLARE(name) \
+  ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
+
+/* nif_hist.c */
+ST_NIF_DECLARE(st_nif_hist_new)
+ST_NIF_DECLARE(st_nif_hist_record)
+ST_NIF_DECLARE(st_nif_hist_record_n)
+ST_NIF_DECLARE(st_nif_hist_reset)
+ST_NIF_DECLARE(st_nif_hist_merge)
+ST_NIF_DECLARE(st_nif_hist_summary)
+ST_NIF_DECLARE(st_nif_hist_percentiles)
+ST_NIF_DECLARE(st_nif_hist_buckets)
+ST_NIF_DECLARE(st_nif_hist_info)
+/* nif_stats.c */
+ST_NIF_DECLARE(st_nif_stats_summary)
+ST_NIF_DECLARE(st_nif_stats_regression)
+ST_NIF_DECLARE(st_nif_stats_welch)
+/* nif_sampler.c */
+ST_NIF_DECLARE(st_nif_sampler_new)
+ST_NIF_DECLARE(st_nif_sampler_push)
+ST_NIF_DECLARE(st_nif_sampler_stats)
+ST_NIF_DECLARE(st_nif_sampler_window)
+
+#endif

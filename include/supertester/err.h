@@ -1,0 +1,32 @@
+/* Error codes shared by every part of the Supertester C core.
+ *
+ * Functions that can fail return one of these (0 is success) and fill an out
+ * parameter; a function that returns an error leaves its out parameters
+ * untouched. Only the NIF and C-node layers turn codes into Erlang terms. */
+#ifndef SUPERTESTER_ERR_H
+#define SUPERTESTER_ERR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+  ST_OK = 0,
+  ST_EINVAL = -1,      /* an argument is outside its documented domain */
+  ST_ENOMEM = -2,      /* allocation failed */
+  ST_ERANGE = -3,      /* value outside the trackable range */
+  ST_EEMPTY = -4,      /* no data to compute from */
+  ST_EDEGENERATE = -5  /* data cannot support the computation (e.g. all x equal) */
+};
+
+/* A sentence for a person ("value outside the trackable range"). */
+const char *st_strerror(int err);
+
+/* A short machine name ("erange"), stable across versions. */
+const char *st_err_name(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

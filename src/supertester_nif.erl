@@ -1,0 +1,69 @@
+%% @doc The one module that owns every NIF of the C core.
+%%
+%% Nothing here is meant to be called directly: the public modules
+%% ({@link supertester_hist}, {@link supertester_stats}, the performance
+%% helpers) validate their input and call these. Every NIF still validates
+%% its own arguments: a wrong term raises `{badarg, Term}' naming the
+%% offending term, a domain failure returns `{error, Reason}', and no input
+%% crashes or hangs the VM.
+%%
+%% The library is `priv/supertester_nif.so', found through
+%% `code:priv_dir(supertester)' or, when the application is not on the code
+%% path by name (an escript, a bare `-pa'), the `priv' directory beside this
+%% module's `ebin'. When it cannot be loaded the module fails to load with
+%% `{error, {load_failed, Path, Reason}}'.
+-module(supertester_nif).
+
+-export([hist_new/2, hist_record/2, hist_record_n/3, hist_reset/1,
+         hist_merge/2, hist_summary/1, hist_percentiles/2, hist_buckets/1,
+         hist_info/1]).
+-export([stats_summary/2, stats_regression/2, stats_welch/3]).
+-export([sampler_new/1, sampler_push/3, sampler_stats/1, sampler_window/1]).
+-export([library_path/0]).
+
+-on_load(load/0).
+
+-define(NOT_LOADED, erlang:nif_error({not_loaded, ?MODULE})).
+
+%% @doc Where the NIF library is looked for (without the extension).
+-spec library_path() -> file:filename().
+library_path() ->
+    filename:join(priv_dir(), "supertester_nif").
+
+load() ->
+    Path = library_path(),
+    case erlang:load_nif(Path, 0) of
+        ok -> ok;
+        {error, Reason} -> {error, {load_failed, Path, Reason}}
+    end.
+
+priv_dir() ->
+    case code:priv_dir(supertester) of
+        {error, bad_name} ->
+            Ebin = filename:dirname(code:which(?MODULE)),
+            filename:join(filename:dirname(Ebin), "priv");
+        Dir ->
+            Dir
+    end.
+
+%% Histograms (c_src/nif/nif_hist.c)
+hist_new(_HighestTrackable, _SignificantDigits) -> ?NOT_LOADED.
+hist_record(_Hist, _Value) -> ?NOT_LOADED.
+hist_record_n(_Hist, _Value, _Count) -> ?NOT_LOADED.
+hist_reset(_Hist) -> ?NOT_LOADED.
+hist_merge(_Dst, _Src) -> ?NOT_LOADED.
+hist_summary(_Hist) -> ?NOT_LOADED.
+hist_percentiles(_Hist, _Percentiles) -> ?NOT_LOADED.
+hist_buckets(_Hist) -> ?NOT_LOADED.
+hist_info(_Hist) -> ?NOT_LOADED.
+
+%% Statistics (c_src/nif/nif_stats.c)
+stats_summary(_Numbers, _Confidence) -> ?NOT_LOADED.
+stats_regression(_Points, _Confidence) -> ?NOT_LOADED.
+stats_welch(_SampleA, _SampleB, _Confidence) -> ?NOT_LOADED.
+
+%% Time-series samplers (c_src/nif/nif_sampler.c)
+sampler_new(_Capacity) -> ?NOT_LOADED.
+sampler_push(_Sampler, _Time, _Value) -> ?NOT_LOADED.
+sampler_stats(_Sampler) -> ?NOT_LOADED.
+sampler_window(_Sampler) -> ?NOT_LOADED.
