@@ -7,6 +7,7 @@
  * `half` buckets of width 2^g covering [2^(M-1+g), 2^(M+g)). */
 #include "supertester/hist.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -193,21 +194,26 @@ int st_hist_merge(st_hist_t *dst, const st_hist_t *src, uint64_t *dropped) {
   bool same = same_layout(dst, src);
   /* Range of the buckets actually merged, to carry the exact extremes over. */
   uint64_t merged_lo = UINT64_MAX, merged_hi = 0;
-  /* One snapshot of the source counts is taken before adding, so merging a
-   * histogram into itself doubles it. */
+  /* Each source bucket is represented by its midpoint, clamped to the exact
+   * extremes of the source: a lone value is then represented exactly, and
+   * is kept or dropped at dst's limit as it would have been if recorded.
+   * Every count is read once before it is added, so merging a histogram
+   * into itself doubles it. */
   for (size_t i = 0; i < src->counts_len; i++) {
     uint64_t c = load_count(src, i);
     if (c == 0) continue;
-    uint64_t lo = lowest_of_index(src, i);
-    uint64_t target = same ? lo : (uint64_t)midpoint_of_index(src, i);
-    if (target > dst->highest_trackable) {
+    uint64_t lo = lowest_of_index(src, i), hi = highest_of_index(src, i);
+    uint64_t rep = (uint64_t)midpoint_of_index(src, i);
+    if (rep < smin) rep = smin;
+    if (rep > smax) rep = smax;
+    if (rep > dst->highest_trackable) {
       lost += c;
       continue;
     }
-    size_t j = same ? i : index_of(dst, target);
+    size_t j = same ? i : index_of(dst, rep);
     atomic_fetch_add_explicit(&dst->counts[j], c, memory_order_release);
     if (lo < merged_lo) merged_lo = lo;
-    merged_hi = highest_of_index(src, i);
+    merged_hi = hi;
   }
   if (merged_lo <= merged_hi) {
     update_min(dst, merged_lo > smin ? merged_lo : smin);
@@ -283,12 +289,14 @@ int st_hist_summarize(const st_hist_t *h, st_hist_summary_t *out) {
 }
 
 /* Rank (1-based) of the nearest-rank percentile p among n values. The
- * product is snapped down when floating point lands a hair above an integer
- * (99.9% of 1000 must be rank 999, not 1000). */
+ * product is snapped down only when floating point lands a few ulps above an
+ * integer (99.9% of 1000 must be rank 999, not 1000); a wider tolerance
+ * would round genuine fractions down (99.9999% of 999999 is rank 999999). */
 static uint64_t rank_for(double p, uint64_t n) {
   double x = p / 100.0 * (double)n;
   double f = floor(x);
-  uint64_t r = (x - f) <= 1e-9 * (x > 1.0 ? x : 1.0) ? (uint64_t)f : (uint64_t)f + 1;
+  double noise = 4 * DBL_EPSILON * (x > 1.0 ? x : 1.0);
+  uint64_t r = (x - f) <= noise ? (uint64_t)f : (uint64_t)f + 1;
   if (r < 1) r = 1;
   if (r > n) r = n;
   return r;
@@ -328,7 +336,8 @@ int st_hist_percentiles(const st_hist_t *h, const double *ps, uint64_t *out,
     if (c == 0) continue;
     cumulative += c;
     while (k < n && rank_for(reqs[k].p, total) <= cumulative) {
-      uint64_t v = highest_of_index(h, i);
+      /* p = 0 is the exact min, not the top of the min's bucket. */
+      uint64_t v = reqs[k].p == 0.0 ? min : highest_of_index(h, i);
       out[reqs[k].slot] = v < min ? min : (v > max ? max : v);
       k++;
     }

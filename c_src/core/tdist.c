@@ -55,9 +55,14 @@ double st_beta_regularized(double x, double a, double b) {
   return 1.0 - exp(log_front) * beta_fraction(1.0 - x, b, a) / b;
 }
 
+/* Beyond this the t distribution is the normal one to double precision,
+ * and the beta function's arguments lose the digits that would show it. */
+#define NORMAL_LIMIT_DF 1e10
+
 double st_t_cdf(double t, double df) {
   if (isnan(t) || !(df > 0.0)) return NAN;
   if (isinf(t)) return t > 0 ? 1.0 : 0.0;
+  if (df > NORMAL_LIMIT_DF) return 0.5 * erfc(-t / sqrt(2.0));
   double tail = 0.5 * st_beta_regularized(df / (df + t * t), df / 2.0, 0.5);
   return t > 0 ? 1.0 - tail : tail;
 }

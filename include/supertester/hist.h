@@ -66,9 +66,12 @@ int st_hist_record_n(st_hist_t *h, uint64_t value, uint64_t count);
 void st_hist_reset(st_hist_t *h);
 
 /* Adds every count of `src` to `dst`. Histograms of different configurations
- * can be merged: each source bucket is re-recorded at its midpoint. Values
- * `dst` cannot hold are counted as out of range in `dst`; their number goes
- * to `*dropped` when it is not NULL. */
+ * can be merged: each source bucket is re-recorded at its midpoint, clamped
+ * to the source's exact min and max. A bucket whose representative `dst`
+ * cannot hold is counted as out of range in `dst`, as are the values `src`
+ * itself refused; their number goes to `*dropped` when it is not NULL.
+ * Near `dst`'s highest trackable value a bucket is kept or dropped whole, so
+ * the split there is as precise as the source's buckets. */
 int st_hist_merge(st_hist_t *dst, const st_hist_t *src, uint64_t *dropped);
 
 /* Configuration and size. */

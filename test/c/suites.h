@@ -1,0 +1,12 @@
+/* The Check suites of the Supertester C core, one per public header. */
+#ifndef SUPERTESTER_CHECK_SUITES_H
+#define SUPERTESTER_CHECK_SUITES_H
+
+#include <check.h>
+
+Suite *err_suite(void);
+Suite *hist_suite(void);
+Suite *sampler_suite(void);
+Suite *stats_suite(void);
+
+#endif
