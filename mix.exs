@@ -40,12 +40,15 @@ defmodule Supertester.MixProject do
       compilers: [:supertester_nif] ++ Mix.compilers(),
       erlc_paths: ["src"],
       erlc_include_path: "include",
-      elixirc_paths: ["lib"],
+      elixirc_paths: elixirc_paths(Mix.env()),
       elixirc_options: [warnings_as_errors: Mix.env() == :test],
       test_paths: ["test/elixir"],
       deps: []
     ]
   end
+
+  defp elixirc_paths(:test), do: ["lib", "test/elixir/support"]
+  defp elixirc_paths(_), do: ["lib"]
 
   # ExUnit is a runtime dependency: failed assertions raise
   # ExUnit.AssertionError, as the published library's users expect.

@@ -7,8 +7,8 @@
 %% (scheduled in, scheduled out) and reads the queue length on each one. A
 %% queue can only grow by messages arriving, and an arriving message
 %% schedules a waiting process in, so the samples follow the queue as it
-%% moves; when events pile up faster than the sampler reads, it drains them
-%% and takes one sample, so its cost stays bounded. The `sampling_interval'
+%% moves. Samples are at least 100 us apart (events in between are drained),
+%% so a busy target is not slowed down by being watched. The `sampling_interval'
 %% (ms, default 10) remains as a backstop for a target that is not
 %% scheduled at all (suspended, or stuck in a long NIF) while messages pile
 %% up.
@@ -42,6 +42,8 @@
 
 -define(MEASURE_OPTIONS, [sampling_interval]).
 -define(SAMPLER_CAPACITY, 4096).
+%% Closest spacing of two samples taken on scheduling events.
+-define(MIN_SAMPLE_GAP_US, 100).
 %% Bound on waiting for the sampler's final report; it answers at once
 %% unless the machine is badly overloaded.
 -define(STOP_TIMEOUT_MS, 5000).
@@ -118,7 +120,11 @@ push(Series, Len) ->
 start_sampler(Server, Series, Interval) ->
     Caller = self(),
     Ref = make_ref(),
-    Pid = spawn(fun() -> sampler_init(Caller, Ref, Server, Series, Interval) end),
+    %% High priority: a sample is taken when the queue moves, not when the
+    %% schedulers are free again; its work per wake-up is bounded (see
+    %% sample_unless_too_soon/1), so it cannot starve the processes it watches.
+    Pid = spawn_opt(fun() -> sampler_init(Caller, Ref, Server, Series, Interval) end,
+                    [{priority, high}]),
     receive
         {Ref, started, Mode} -> {{Pid, Ref}, Mode}
     end.
@@ -140,13 +146,17 @@ stop_sampler({Pid, Ref}) ->
     end.
 
 -record(sampler, {caller, caller_mon, ref, server, server_mon, series,
-                  mode, timeout, exit_reason = noproc}).
+                  mode, timeout, exit_reason = noproc,
+                  last_sample,       % monotonic us of the last sample
+                  pending = false}). % events seen since the last sample
 
 sampler_init(Caller, Ref, Server, Series, Interval) ->
     S0 = #sampler{caller = Caller, caller_mon = erlang:monitor(process, Caller),
                   ref = Ref, server = Server,
                   server_mon = erlang:monitor(process, Server),
-                  series = Series},
+                  series = Series,
+                  %% The caller took the initial sample just now.
+                  last_sample = erlang:monotonic_time(microsecond)},
     S = case start_tracing(Server) of
             true -> S0#sampler{mode = events, timeout = max(Interval, 1)};
             false -> S0#sampler{mode = interval, timeout = Interval}
@@ -184,20 +194,31 @@ sampler_loop(S = #sampler{ref = Ref, server = Server, server_mon = ServerMon,
     receive
         {trace, Server, _InOrOut, _} ->
             drain_trace_events(Server),
-            sample(S),
-            sampler_loop(S);
+            sampler_loop(sample_unless_too_soon(S#sampler{pending = true}));
         {'DOWN', ServerMon, process, Server, Reason} ->
             %% Nothing left to sample; wait for the caller to stop us.
-            sampler_loop(S#sampler{exit_reason = Reason, timeout = infinity});
+            sampler_loop(S#sampler{exit_reason = Reason, timeout = infinity,
+                                   pending = false});
         {Ref, stop} ->
             stop_tracing(S),
             Caller ! {Ref, stopped, S#sampler.exit_reason};
         {'DOWN', CallerMon, process, Caller, _} ->
             stop_tracing(S)
-    after S#sampler.timeout ->
-            sample(S),
-            sampler_loop(S)
+    after wait_ms(S) ->
+            sampler_loop(sample(S))
     end.
+
+%% Samples at most every MIN_SAMPLE_GAP_US: reading the queue length takes
+%% the target's lock, and a sample per event would slow a busy target down.
+%% A sample put off this way is taken at the next event or within 1 ms.
+sample_unless_too_soon(S = #sampler{last_sample = Last}) ->
+    case erlang:monotonic_time(microsecond) - Last >= ?MIN_SAMPLE_GAP_US of
+        true -> sample(S);
+        false -> S
+    end.
+
+wait_ms(#sampler{pending = true}) -> 1;
+wait_ms(#sampler{timeout = Timeout}) -> Timeout.
 
 drain_trace_events(Server) ->
     receive
@@ -206,8 +227,9 @@ drain_trace_events(Server) ->
             ok
     end.
 
-sample(#sampler{server = Server, series = Series}) ->
+sample(S = #sampler{server = Server, series = Series}) ->
     case process_info(Server, message_queue_len) of
         {message_queue_len, Len} -> push(Series, Len);
         undefined -> ok
-    end.
+    end,
+    S#sampler{last_sample = erlang:monotonic_time(microsecond), pending = false}.

@@ -106,6 +106,10 @@ defmodule Supertester.PerformanceHelpers do
   threshold *and* the slope is significantly above zero. The failure message
   shows the bytes per iteration, its confidence interval, r² and the samples.
 
+  Memory is measured for the whole VM (`:erlang.memory(:total)`, as in
+  0.5.1), so put leak checks in a test module with `async: false`: memory
+  that concurrent tests allocate meanwhile would count as growth.
+
   ## Examples
 
       assert_no_memory_leak(10_000, fn ->
