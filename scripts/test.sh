@@ -37,7 +37,8 @@ fi
 run check        '^[0-9]+%: Checks:'          make --no-print-directory -C c_src check
 run check-asan   '^[0-9]+%: Checks:'          make --no-print-directory -C c_src check-asan
 run eunit        '[0-9]+ tests?, [0-9]+ failures?|All [0-9]+ tests passed|Failed: [0-9]+' rebar3 eunit
-run dialyzer     'Warnings|warnings|passed successfully|Dialyzer' rebar3 dialyzer
+run static       'static analysis: clean|Warnings occurred|Error' \
+    bash -c 'rebar3 xref && rebar3 dialyzer && echo "static analysis: clean (xref, dialyzer)"'
 run exunit       '[0-9]+ (tests?|doctests?|propert).*[0-9]+ failures?' env MIX_ENV=test mix test
 
 echo

@@ -38,7 +38,7 @@
 -spec assert_no_leak(pos_integer(), fun(() -> term()), supertester_lib:options()) -> ok.
 assert_no_leak(Iterations, Operation, Opts) ->
     supertester_lib:check_pos_integer(iterations, Iterations),
-    supertester_lib:check_fun(operation, Operation, 0),
+    _ = supertester_lib:check_fun(operation, Operation, 0),
     O = supertester_lib:options(assert_no_memory_leak, Opts, ?OPTIONS),
     Threshold = supertester_lib:check_non_neg_number(threshold, maps:get(threshold, O, 0.1)),
     SampleCount = supertester_lib:check_pos_integer(samples, maps:get(samples, O, 30)),
@@ -107,6 +107,8 @@ judge(Samples, Measured, Threshold) ->
             end
     end.
 
+-spec fail([{non_neg_integer(), non_neg_integer()}], pos_integer(), number(),
+           supertester_stats:regression(), float(), float()) -> no_return().
 fail(Samples, Measured, Threshold, Fit, Growth, Baseline) ->
     #{slope := Slope, r2 := R2, slope_ci_low := Lo, slope_ci_high := Hi} = Fit,
     Interval = case Lo of

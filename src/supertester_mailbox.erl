@@ -51,7 +51,7 @@
 -spec measure(target(), fun(() -> term()), supertester_lib:options()) -> report().
 measure(Target, Operation, Opts) ->
     Server = supertester_lib:resolve_local_pid(server, Target),
-    supertester_lib:check_fun(operation, Operation, 0),
+    _ = supertester_lib:check_fun(operation, Operation, 0),
     O = supertester_lib:options(measure_mailbox_growth, Opts, ?MEASURE_OPTIONS),
     Interval = supertester_lib:check_non_neg_integer(sampling_interval,
                                                      maps:get(sampling_interval, O, 10)),
@@ -182,7 +182,11 @@ stop_tracing(#sampler{mode = events, server = Server}) ->
     Self = self(),
     case erlang:trace_info(Server, tracer) of
         {tracer, Self} ->
-            try erlang:trace(Server, false, [running]) catch error:badarg -> ok end;
+            try erlang:trace(Server, false, [running]) of
+                _ -> ok
+            catch
+                error:badarg -> ok % the target died meanwhile
+            end;
         _ ->
             ok
     end;

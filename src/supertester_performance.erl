@@ -51,7 +51,7 @@
 %% `reductions' and the operation's `result'.
 -spec measure_operation(fun(() -> term())) -> measurement().
 measure_operation(Operation) ->
-    supertester_lib:check_fun(operation, Operation, 0),
+    _ = supertester_lib:check_fun(operation, Operation, 0),
     erlang:garbage_collect(),
     Memory0 = erlang:memory(total),
     {reductions, Reductions0} = process_info(self(), reductions),
@@ -70,7 +70,7 @@ measure_operation(Operation) ->
 %% before the operation runs, so a misspelt bound fails without side effects.
 -spec assert_performance(fun(() -> term()), expectations()) -> ok.
 assert_performance(Operation, Expectations) ->
-    supertester_lib:check_fun(operation, Operation, 0),
+    _ = supertester_lib:check_fun(operation, Operation, 0),
     Bounds = expectations(Expectations),
     check_bounds(assert_performance, measure_operation(Operation), Bounds).
 
