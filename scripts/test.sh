@@ -40,6 +40,7 @@ run eunit        '[0-9]+ tests?, [0-9]+ failures?|All [0-9]+ tests passed|Failed
 run static       'static analysis: clean|Warnings occurred|Error' \
     bash -c 'rebar3 xref && rebar3 dialyzer && echo "static analysis: clean (xref, dialyzer)"'
 run exunit       '[0-9]+ (tests?|doctests?|propert).*[0-9]+ failures?' env MIX_ENV=test mix test
+run consumers    'consumers: .* pass'           scripts/test-consumers.sh
 
 echo
 echo "=== summary"
