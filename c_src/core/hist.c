@@ -305,6 +305,7 @@ static uint64_t rank_for(double p, uint64_t n) {
 typedef struct {
   double p;
   size_t slot;
+  uint64_t rank;
 } pct_request_t;
 
 static int by_percentile(const void *a, const void *b) {
@@ -324,7 +325,8 @@ int st_hist_percentiles(const st_hist_t *h, const double *ps, uint64_t *out,
   pct_request_t stack_reqs[16];
   pct_request_t *reqs = n <= 16 ? stack_reqs : malloc(n * sizeof *reqs);
   if (reqs == NULL) return ST_ENOMEM;
-  for (size_t k = 0; k < n; k++) reqs[k] = (pct_request_t){ps[k], k};
+  for (size_t k = 0; k < n; k++)
+    reqs[k] = (pct_request_t){ps[k], k, rank_for(ps[k], total)};
   qsort(reqs, n, sizeof *reqs, by_percentile);
 
   uint64_t min, max;
@@ -335,7 +337,7 @@ int st_hist_percentiles(const st_hist_t *h, const double *ps, uint64_t *out,
     uint64_t c = load_count(h, i);
     if (c == 0) continue;
     cumulative += c;
-    while (k < n && rank_for(reqs[k].p, total) <= cumulative) {
+    while (k < n && reqs[k].rank <= cumulative) {
       /* p = 0 is the exact min, not the top of the min's bucket. */
       uint64_t v = reqs[k].p == 0.0 ? min : highest_of_index(h, i);
       out[reqs[k].slot] = v < min ? min : (v > max ? max : v);
