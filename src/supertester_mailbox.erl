@@ -8,7 +8,8 @@
 %% queue can only grow by messages arriving, and an arriving message
 %% schedules a waiting process in, so the samples follow the queue as it
 %% moves. Samples are at least 100 us apart (events in between are drained),
-%% so a busy target is not slowed down by being watched. The `sampling_interval'
+%% which bounds what watching costs: `make bench' measures bursts of casts
+%% taking 1.1 to 1.25 times as long watched as unwatched. The `sampling_interval'
 %% (ms, default 10) remains as a backstop for a target that is not
 %% scheduled at all (suspended, or stuck in a long NIF) while messages pile
 %% up.
@@ -120,11 +121,7 @@ push(Series, Len) ->
 start_sampler(Server, Series, Interval) ->
     Caller = self(),
     Ref = make_ref(),
-    %% High priority: a sample is taken when the queue moves, not when the
-    %% schedulers are free again; its work per wake-up is bounded (see
-    %% sample_unless_too_soon/1), so it cannot starve the processes it watches.
-    Pid = spawn_opt(fun() -> sampler_init(Caller, Ref, Server, Series, Interval) end,
-                    [{priority, high}]),
+    Pid = spawn(fun() -> sampler_init(Caller, Ref, Server, Series, Interval) end),
     receive
         {Ref, started, Mode} -> {{Pid, Ref}, Mode}
     end.
