@@ -32,8 +32,8 @@
 
 -define(OPTIONS, [threshold, samples, gc]).
 -define(SLOPE_P_VALUE, 0.01).
-%% How long to wait for one process to answer a garbage-collection request.
--define(GC_REPLY_TIMEOUT_MS, 5000).
+%% How long one round of garbage collection of every process may take.
+-define(GC_ROUND_TIMEOUT_MS, 5000).
 
 -spec assert_no_leak(pos_integer(), fun(() -> term()), supertester_lib:options()) -> ok.
 assert_no_leak(Iterations, Operation, Opts) ->
@@ -73,21 +73,24 @@ repeat(_Operation, 0) -> ok;
 repeat(Operation, N) -> _ = Operation(), repeat(Operation, N - 1).
 
 %% Asks every process to collect at once and waits for all the answers; a
-%% process that cannot answer in time is skipped rather than waited on.
+%% process that cannot answer within the round's deadline (stuck in a long
+%% NIF, say) is skipped rather than waited on.
 collect_garbage(caller) ->
     erlang:garbage_collect();
 collect_garbage(all) ->
     Ref = make_ref(),
     Others = [P || P <- processes(), P =/= self()],
     lists:foreach(fun(P) -> erlang:garbage_collect(P, [{async, Ref}]) end, Others),
-    await_gc(Ref, length(Others)),
+    Deadline = erlang:monotonic_time(millisecond) + ?GC_ROUND_TIMEOUT_MS,
+    await_gc(Ref, length(Others), Deadline),
     erlang:garbage_collect().
 
-await_gc(_Ref, 0) -> ok;
-await_gc(Ref, N) ->
+await_gc(_Ref, 0, _Deadline) -> ok;
+await_gc(Ref, N, Deadline) ->
+    Wait = max(0, Deadline - erlang:monotonic_time(millisecond)),
     receive
-        {garbage_collect, Ref, _} -> await_gc(Ref, N - 1)
-    after ?GC_REPLY_TIMEOUT_MS -> ok
+        {garbage_collect, Ref, _} -> await_gc(Ref, N - 1, Deadline)
+    after Wait -> ok
     end.
 
 judge(Samples, Measured, Threshold) ->

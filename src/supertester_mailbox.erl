@@ -118,18 +118,22 @@ push(Series, Len) ->
 
 %% The sampler --------------------------------------------------------------
 
+%% The caller monitors the sampler from its birth: if it dies, the caller
+%% hears it instead of waiting.
 start_sampler(Server, Series, Interval) ->
     Caller = self(),
     Ref = make_ref(),
-    Pid = spawn(fun() -> sampler_init(Caller, Ref, Server, Series, Interval) end),
+    {Pid, Monitor} = spawn_monitor(fun() -> sampler_init(Caller, Ref, Server, Series, Interval) end),
     receive
-        {Ref, started, Mode} -> {{Pid, Ref}, Mode}
+        {Ref, started, Mode} ->
+            {{Pid, Ref, Monitor}, Mode};
+        {'DOWN', Monitor, process, Pid, Reason} ->
+            erlang:error({mailbox_sampler_died, Reason})
     end.
 
 %% Stops the sampler and returns the target's exit reason if it saw the
 %% target die (noproc when it died before the sampler could watch it).
-stop_sampler({Pid, Ref}) ->
-    Monitor = erlang:monitor(process, Pid),
+stop_sampler({Pid, Ref, Monitor}) ->
     Pid ! {Ref, stop},
     receive
         {Ref, stopped, ExitReason} ->
@@ -139,6 +143,7 @@ stop_sampler({Pid, Ref}) ->
             erlang:error({mailbox_sampler_died, Reason})
     after ?STOP_TIMEOUT_MS ->
             exit(Pid, kill),
+            erlang:demonitor(Monitor, [flush]),
             erlang:error({mailbox_sampler_timeout, ?STOP_TIMEOUT_MS})
     end.
 
