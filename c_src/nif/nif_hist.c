@@ -24,6 +24,17 @@ static bool get_hist(ErlNifEnv *env, ERL_NIF_TERM term, st_hist_t **out) {
 #define GET_HIST_OR_BADARG(env, term, h) \
   if (!get_hist(env, term, &h)) return st_nif_badarg(env, term)
 
+/* Runs `fun`, which walks the histogram in argv[0] `passes` times, on a
+ * dirty scheduler when the histogram is large. */
+static ERL_NIF_TERM run_walk(ErlNifEnv *env, const char *name, size_t passes,
+                             st_nif_fun_t fun, int argc,
+                             const ERL_NIF_TERM argv[]) {
+  st_hist_t *h;
+  GET_HIST_OR_BADARG(env, argv[0], h);
+  return st_nif_run_sized(env, name, passes * st_hist_bucket_count(h),
+                          ST_NIF_DIRTY_BUCKETS, fun, argc, argv);
+}
+
 static ERL_NIF_TERM hist_build(ErlNifEnv *env, int argc,
                                const ERL_NIF_TERM argv[]) {
   (void)argc;
@@ -109,10 +120,7 @@ static ERL_NIF_TERM hist_reset_now(ErlNifEnv *env, int argc,
 /* hist_reset(Ref) -> ok */
 ERL_NIF_TERM st_nif_hist_reset(ErlNifEnv *env, int argc,
                                const ERL_NIF_TERM argv[]) {
-  st_hist_t *h;
-  GET_HIST_OR_BADARG(env, argv[0], h);
-  return st_nif_run_sized(env, "hist_reset", st_hist_bucket_count(h),
-                          ST_NIF_DIRTY_BUCKETS, hist_reset_now, argc, argv);
+  return run_walk(env, "hist_reset", 1, hist_reset_now, argc, argv);
 }
 
 static ERL_NIF_TERM hist_merge_now(ErlNifEnv *env, int argc,
@@ -164,10 +172,7 @@ static ERL_NIF_TERM hist_summary_now(ErlNifEnv *env, int argc,
 /* hist_summary(Ref) -> #{count, out_of_range, min, max, mean, stddev} */
 ERL_NIF_TERM st_nif_hist_summary(ErlNifEnv *env, int argc,
                                  const ERL_NIF_TERM argv[]) {
-  st_hist_t *h;
-  GET_HIST_OR_BADARG(env, argv[0], h);
-  return st_nif_run_sized(env, "hist_summary", 2 * st_hist_bucket_count(h),
-                          ST_NIF_DIRTY_BUCKETS, hist_summary_now, argc, argv);
+  return run_walk(env, "hist_summary", 2, hist_summary_now, argc, argv);
 }
 
 /* Percentile lists longer than this are refused: no caller needs more, and
@@ -215,11 +220,7 @@ done:
 /* hist_percentiles(Ref, [P]) -> [Value] | {error, empty}; P in 0..100 */
 ERL_NIF_TERM st_nif_hist_percentiles(ErlNifEnv *env, int argc,
                                      const ERL_NIF_TERM argv[]) {
-  st_hist_t *h;
-  GET_HIST_OR_BADARG(env, argv[0], h);
-  return st_nif_run_sized(env, "hist_percentiles", 2 * st_hist_bucket_count(h),
-                          ST_NIF_DIRTY_BUCKETS, hist_percentiles_now, argc,
-                          argv);
+  return run_walk(env, "hist_percentiles", 2, hist_percentiles_now, argc, argv);
 }
 
 static ERL_NIF_TERM hist_buckets_now(ErlNifEnv *env, int argc,
@@ -246,10 +247,7 @@ static ERL_NIF_TERM hist_buckets_now(ErlNifEnv *env, int argc,
 /* hist_buckets(Ref) -> [{Lowest, Highest, Count}], non-empty, ascending */
 ERL_NIF_TERM st_nif_hist_buckets(ErlNifEnv *env, int argc,
                                  const ERL_NIF_TERM argv[]) {
-  st_hist_t *h;
-  GET_HIST_OR_BADARG(env, argv[0], h);
-  return st_nif_run_sized(env, "hist_buckets", st_hist_bucket_count(h),
-                          ST_NIF_DIRTY_BUCKETS, hist_buckets_now, argc, argv);
+  return run_walk(env, "hist_buckets", 1, hist_buckets_now, argc, argv);
 }
 
 /* hist_info(Ref) -> #{highest_trackable, significant_digits, bucket_count,
