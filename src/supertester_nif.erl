@@ -19,6 +19,10 @@
          hist_info/1]).
 -export([stats_summary/2, stats_regression/2, stats_welch/3]).
 -export([sampler_new/1, sampler_push/3, sampler_stats/1, sampler_window/1]).
+-export([iso_new_id/0, iso_name_acquire/1, iso_name_release/2, iso_name_stats/0,
+         iso_record_new/0, iso_record_watch/3, iso_record_track/4, iso_record_track_process/4,
+         iso_record_untrack/3, iso_record_entries/1, iso_record_take/1,
+         iso_record_counts/1, iso_snapshot/3, iso_snapshot_diff/4]).
 -export([library_path/0]).
 
 -on_load(load/0).
@@ -67,3 +71,19 @@ sampler_new(_Capacity) -> ?NOT_LOADED.
 sampler_push(_Sampler, _Time, _Value) -> ?NOT_LOADED.
 sampler_stats(_Sampler) -> ?NOT_LOADED.
 sampler_window(_Sampler) -> ?NOT_LOADED.
+
+%% Isolation (c_src/nif/nif_isolation.c)
+iso_new_id() -> ?NOT_LOADED.
+iso_name_acquire(_PoolKey) -> ?NOT_LOADED.
+iso_name_release(_PoolKey, _Slot) -> ?NOT_LOADED.
+iso_name_stats() -> ?NOT_LOADED.
+iso_record_new() -> ?NOT_LOADED.
+iso_record_watch(_Record, _Owner, _Janitor) -> ?NOT_LOADED.
+iso_record_track(_Record, _Kind, _Key, _Info) -> ?NOT_LOADED.
+iso_record_track_process(_Record, _Pid, _Info, _Name) -> ?NOT_LOADED.
+iso_record_untrack(_Record, _Kind, _Key) -> ?NOT_LOADED.
+iso_record_entries(_Record) -> ?NOT_LOADED.
+iso_record_take(_Record) -> ?NOT_LOADED.
+iso_record_counts(_Record) -> ?NOT_LOADED.
+iso_snapshot(_Processes, _EtsTables, _Names) -> ?NOT_LOADED.
+iso_snapshot_diff(_Snapshot, _Processes, _EtsTables, _Names) -> ?NOT_LOADED.

@@ -8,6 +8,8 @@ const char *st_strerror(int err) {
     case ST_ERANGE: return "value outside the trackable range";
     case ST_EEMPTY: return "no data";
     case ST_EDEGENERATE: return "data cannot support the computation";
+    case ST_ENOTFOUND: return "no such entry";
+    case ST_EEXIST: return "entry already exists";
     default: return "unknown error";
   }
 }
@@ -20,6 +22,8 @@ const char *st_err_name(int err) {
     case ST_ERANGE: return "erange";
     case ST_EEMPTY: return "eempty";
     case ST_EDEGENERATE: return "edegenerate";
+    case ST_ENOTFOUND: return "enotfound";
+    case ST_EEXIST: return "eexist";
     default: return "unknown";
   }
 }

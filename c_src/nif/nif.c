@@ -6,15 +6,23 @@
 
 #include "nif_priv.h"
 
-static st_nif_priv_t *priv_new(ErlNifEnv *env, ErlNifResourceFlags flags) {
+/* Private data of one instance of the library: atoms and resource types
+ * are made per instance; the isolation state is given (on upgrade, the
+ * old instance's) or created. */
+static st_nif_priv_t *priv_new(ErlNifEnv *env, ErlNifResourceFlags flags,
+                               st_nif_iso_state_t *iso) {
   st_nif_priv_t *priv = enif_alloc(sizeof *priv);
   if (priv == NULL) return NULL;
   memset(priv, 0, sizeof *priv);
 #define ST_NIF_ATOM_MAKE(name) priv->atom.name = enif_make_atom(env, #name);
   ST_NIF_ATOMS(ST_NIF_ATOM_MAKE)
 #undef ST_NIF_ATOM_MAKE
-  if (!st_nif_hist_open(env, priv, flags) ||
-      !st_nif_sampler_open(env, priv, flags)) {
+  priv->iso = iso != NULL ? iso : st_nif_iso_state_new();
+  if (priv->iso == NULL || !st_nif_hist_open(env, priv, flags) ||
+      !st_nif_sampler_open(env, priv, flags) ||
+      !st_nif_isolation_open(env, priv, flags) ||
+      !st_nif_snapshot_open(env, priv, flags)) {
+    if (iso == NULL) st_nif_iso_state_free(priv->iso);
     enif_free(priv);
     return NULL;
   }
@@ -23,26 +31,33 @@ static st_nif_priv_t *priv_new(ErlNifEnv *env, ErlNifResourceFlags flags) {
 
 static int on_load(ErlNifEnv *env, void **priv_data, ERL_NIF_TERM info) {
   (void)info;
-  st_nif_priv_t *priv = priv_new(env, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER);
+  st_nif_priv_t *priv =
+      priv_new(env, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, NULL);
   if (priv == NULL) return 1;
   *priv_data = priv;
   return 0;
 }
 
-/* The old instance keeps its own private data until its unload. */
+/* The old instance keeps its own private data until its unload, but hands
+ * over the isolation state, so test ids never repeat and held names stay
+ * held across a reload. */
 static int on_upgrade(ErlNifEnv *env, void **priv_data, void **old_priv_data,
                       ERL_NIF_TERM info) {
-  (void)old_priv_data;
   (void)info;
-  st_nif_priv_t *priv = priv_new(env, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER);
+  st_nif_priv_t *old = *old_priv_data;
+  st_nif_priv_t *priv =
+      priv_new(env, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, old ? old->iso : NULL);
   if (priv == NULL) return 1;
+  if (old) old->iso = NULL;
   *priv_data = priv;
   return 0;
 }
 
 static void on_unload(ErlNifEnv *env, void *priv_data) {
   (void)env;
-  enif_free(priv_data);
+  st_nif_priv_t *priv = priv_data;
+  st_nif_iso_state_free(priv->iso);
+  enif_free(priv);
 }
 
 /* Every function is cheap on its normal path; those whose cost depends on
@@ -64,6 +79,20 @@ static ErlNifFunc nif_funcs[] = {
     {"sampler_push", 3, st_nif_sampler_push, 0},
     {"sampler_stats", 1, st_nif_sampler_stats, 0},
     {"sampler_window", 1, st_nif_sampler_window, 0},
+    {"iso_new_id", 0, st_nif_iso_new_id, 0},
+    {"iso_name_acquire", 1, st_nif_iso_name_acquire, 0},
+    {"iso_name_release", 2, st_nif_iso_name_release, 0},
+    {"iso_name_stats", 0, st_nif_iso_name_stats, 0},
+    {"iso_record_new", 0, st_nif_iso_record_new, 0},
+    {"iso_record_watch", 3, st_nif_iso_record_watch, 0},
+    {"iso_record_track", 4, st_nif_iso_record_track, 0},
+    {"iso_record_track_process", 4, st_nif_iso_record_track_process, 0},
+    {"iso_record_untrack", 3, st_nif_iso_record_untrack, 0},
+    {"iso_record_entries", 1, st_nif_iso_record_entries, 0},
+    {"iso_record_take", 1, st_nif_iso_record_take, 0},
+    {"iso_record_counts", 1, st_nif_iso_record_counts, 0},
+    {"iso_snapshot", 3, st_nif_iso_snapshot, 0},
+    {"iso_snapshot_diff", 4, st_nif_iso_snapshot_diff, 0},
 };
 
 ERL_NIF_INIT(supertester_nif, nif_funcs, on_load, NULL, on_upgrade, on_unload)

@@ -26,7 +26,9 @@
   X(intercept) X(r2) X(slope_stderr) X(slope_ci_low) X(slope_ci_high)     \
   X(slope_p_value) X(residual_stddev) X(mean_diff) X(t) X(df) X(p_value)  \
   X(highest_trackable) X(significant_digits) X(bucket_count) X(memory)    \
-  X(capacity) X(retained) X(total) X(dropped)
+  X(capacity) X(retained) X(total) X(dropped) X(none) X(process) X(ets)  \
+  X(cleanup) X(processes) X(names) X(added) X(removed) X(exists)          \
+  X(noproc) X(closed) X(not_found) X(in_use) X(created)
 
 typedef struct st_nif_atoms_s {
 #define ST_NIF_ATOM_FIELD(name) ERL_NIF_TERM name;
@@ -34,10 +36,17 @@ typedef struct st_nif_atoms_s {
 #undef ST_NIF_ATOM_FIELD
 } st_nif_atoms_t;
 
+/* Isolation state shared by the whole VM (ids, name pools): created at the
+ * first load, handed from the old to the new code on upgrade. */
+typedef struct st_nif_iso_state_s st_nif_iso_state_t;
+
 typedef struct st_nif_priv_s {
   st_nif_atoms_t atom;
   ErlNifResourceType *hist_type;
   ErlNifResourceType *sampler_type;
+  ErlNifResourceType *record_type;
+  ErlNifResourceType *snapshot_type;
+  st_nif_iso_state_t *iso;
 } st_nif_priv_t;
 
 static inline st_nif_priv_t *st_nif_priv(ErlNifEnv *env) {
@@ -51,6 +60,13 @@ bool st_nif_hist_open(ErlNifEnv *env, st_nif_priv_t *priv,
                       ErlNifResourceFlags flags);
 bool st_nif_sampler_open(ErlNifEnv *env, st_nif_priv_t *priv,
                          ErlNifResourceFlags flags);
+bool st_nif_isolation_open(ErlNifEnv *env, st_nif_priv_t *priv,
+                           ErlNifResourceFlags flags);
+bool st_nif_snapshot_open(ErlNifEnv *env, st_nif_priv_t *priv,
+                          ErlNifResourceFlags flags);
+
+st_nif_iso_state_t *st_nif_iso_state_new(void);
+void st_nif_iso_state_free(st_nif_iso_state_t *s);
 
 /* raise {badarg, Term} */
 ERL_NIF_TERM st_nif_badarg(ErlNifEnv *env, ERL_NIF_TERM offending);
@@ -105,5 +121,20 @@ ST_NIF_DECLARE(st_nif_sampler_new)
 ST_NIF_DECLARE(st_nif_sampler_push)
 ST_NIF_DECLARE(st_nif_sampler_stats)
 ST_NIF_DECLARE(st_nif_sampler_window)
+/* nif_isolation.c */
+ST_NIF_DECLARE(st_nif_iso_new_id)
+ST_NIF_DECLARE(st_nif_iso_name_acquire)
+ST_NIF_DECLARE(st_nif_iso_name_release)
+ST_NIF_DECLARE(st_nif_iso_name_stats)
+ST_NIF_DECLARE(st_nif_iso_record_new)
+ST_NIF_DECLARE(st_nif_iso_record_watch)
+ST_NIF_DECLARE(st_nif_iso_record_track)
+ST_NIF_DECLARE(st_nif_iso_record_track_process)
+ST_NIF_DECLARE(st_nif_iso_record_untrack)
+ST_NIF_DECLARE(st_nif_iso_record_entries)
+ST_NIF_DECLARE(st_nif_iso_record_take)
+ST_NIF_DECLARE(st_nif_iso_record_counts)
+ST_NIF_DECLARE(st_nif_iso_snapshot)
+ST_NIF_DECLARE(st_nif_iso_snapshot_diff)
 
 #endif

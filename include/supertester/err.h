@@ -16,7 +16,9 @@ enum {
   ST_ENOMEM = -2,      /* allocation failed */
   ST_ERANGE = -3,      /* value outside the trackable range */
   ST_EEMPTY = -4,      /* no data to compute from */
-  ST_EDEGENERATE = -5  /* data cannot support the computation (e.g. all x equal) */
+  ST_EDEGENERATE = -5, /* data cannot support the computation (e.g. all x equal) */
+  ST_ENOTFOUND = -6,   /* no such entry */
+  ST_EEXIST = -7       /* the entry is already there */
 };
 
 /* A sentence for a person ("value outside the trackable range"). */

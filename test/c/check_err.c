@@ -7,11 +7,12 @@
 #include "supertester/err.h"
 #include "suites.h"
 
-static const int known_codes[] = {ST_OK,     ST_EINVAL, ST_ENOMEM,
-                                  ST_ERANGE, ST_EEMPTY, ST_EDEGENERATE};
+static const int known_codes[] = {ST_OK,          ST_EINVAL,    ST_ENOMEM,
+                                  ST_ERANGE,      ST_EEMPTY,    ST_EDEGENERATE,
+                                  ST_ENOTFOUND,   ST_EEXIST};
 #define N_KNOWN (sizeof known_codes / sizeof known_codes[0])
 
-static const int unknown_codes[] = {1, -6, -100, 42, INT_MIN, INT_MAX};
+static const int unknown_codes[] = {1, -8, -100, 42, INT_MIN, INT_MAX};
 #define N_UNKNOWN (sizeof unknown_codes / sizeof unknown_codes[0])
 
 typedef const char *(*describe_fn)(int);
