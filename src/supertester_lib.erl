@@ -16,7 +16,7 @@
 -export([options/3, bad_arg/3, assertion_failed/3, format_error/1]).
 -export([check_fun/3, check_non_neg_integer/2, check_pos_integer/2,
          check_non_neg_number/2, check_fraction/2]).
--export([resolve_local_pid/2]).
+-export([resolve_local_pid/2, wait_until/2]).
 -export([format_number/1, format_bytes/1]).
 
 -export_type([options/0]).
@@ -145,3 +145,34 @@ format_bytes(B) when abs(B) >= 1024 ->
     [format_number(B / 1024), " KB (", format_number(round(B)), " bytes)"];
 format_bytes(B) ->
     [format_number(B), " bytes"].
+
+%% @doc Evaluates `Check' until it returns `{true, Value}', at most
+%% `Timeout' ms in all, waiting 1, 2, 4, 8, then 16 ms between tries. This
+%% is the fallback for conditions no event announces (a name registered
+%% again after a restart); where a monitor or a reply can say it, the
+%% callers wait on that instead.
+-spec wait_until(fun(() -> {true, Value} | term()), timeout()) -> {ok, Value} | {error, timeout}.
+wait_until(Check, Timeout) ->
+    Deadline = case Timeout of
+                   infinity -> infinity;
+                   _ -> erlang:monotonic_time(millisecond) + Timeout
+               end,
+    wait_until(Check, Deadline, 1).
+
+wait_until(Check, Deadline, Pause) ->
+    case Check() of
+        {true, Value} ->
+            {ok, Value};
+        _ ->
+            Remaining = case Deadline of
+                            infinity -> Pause;
+                            _ -> Deadline - erlang:monotonic_time(millisecond)
+                        end,
+            case Remaining =< 0 of
+                true ->
+                    {error, timeout};
+                false ->
+                    receive after min(Pause, Remaining) -> ok end,
+                    wait_until(Check, Deadline, min(2 * Pause, 16))
+            end
+    end.
