@@ -51,8 +51,9 @@ defmodule Supertester.MixProject do
   defp elixirc_paths(_), do: ["lib"]
 
   # ExUnit is a runtime dependency: failed assertions raise
-  # ExUnit.AssertionError, as the published library's users expect.
+  # ExUnit.AssertionError, as the published library's users expect; Logger
+  # reports what contamination detection finds.
   def application do
-    [extra_applications: [:ex_unit]]
+    [extra_applications: [:ex_unit, :logger]]
   end
 end

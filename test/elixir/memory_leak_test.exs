@@ -42,6 +42,17 @@ defmodule Supertester.MemoryLeakTest do
              )
   end
 
+  # 64 MB: far more than the earlier tests of this module free, which the
+  # VM-wide measurement would otherwise count against it.
+  test "assert_performance's memory bound sees memory the operation keeps alive" do
+    error =
+      assert_raise ExUnit.AssertionError, fn ->
+        assert_performance(fn -> :binary.copy(<<1>>, 64_000_000) end, max_memory_bytes: 1_000_000)
+      end
+
+    assert error.message =~ "exceeds max_memory_bytes = 1000000"
+  end
+
   test "bad arguments raise ArgumentError" do
     assert_raise ArgumentError, ~r/iterations/, fn -> assert_no_memory_leak(0, fn -> :ok end) end
 
