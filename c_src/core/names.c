@@ -7,7 +7,6 @@
 #include "supertester/names.h"
 
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,8 +84,8 @@ int st_slots_release(st_slots_t *s, uint32_t slot) {
   return ST_OK;
 }
 
-size_t st_slots_in_use(const st_slots_t *s) { return s->in_use; }
-uint32_t st_slots_high_water(const st_slots_t *s) { return s->high_water; }
+size_t st_slots_in_use(const st_slots_t *s) { return s ? s->in_use : 0; }
+uint32_t st_slots_high_water(const st_slots_t *s) { return s ? s->high_water : 0; }
 
 /* ------------------------------------------------------------ namepool */
 
@@ -174,6 +173,7 @@ int st_namepool_release(st_namepool_t *p, uint64_t key, uint32_t slot) {
 }
 
 size_t st_namepool_in_use(const st_namepool_t *p) {
+  if (p == NULL) return 0;
   size_t total = 0;
   for (size_t i = 0; i < p->nbuckets; i++)
     if (p->buckets[i].slots != NULL) total += st_slots_in_use(p->buckets[i].slots);
@@ -181,6 +181,7 @@ size_t st_namepool_in_use(const st_namepool_t *p) {
 }
 
 uint64_t st_namepool_high_water(const st_namepool_t *p) {
+  if (p == NULL) return 0;
   uint64_t total = 0;
   for (size_t i = 0; i < p->nbuckets; i++)
     if (p->buckets[i].slots != NULL) total += st_slots_high_water(p->buckets[i].slots);

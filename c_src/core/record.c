@@ -115,13 +115,17 @@ static int grow_index(st_record_t *r) {
 /* Squeezes the holes out of the array, keeping the order. Positions move,
  * so the index is rebuilt; without memory for it the holes simply stay. */
 static void compact(st_record_t *r) {
-  index_bucket_t *fresh = calloc(r->nbuckets, sizeof *fresh);
+  /* Sized for the live entries, not for the peak: rebuilding a peak-sized
+   * index at every compaction would make removals cost O(peak). */
+  size_t nbuckets = 16;
+  while (nbuckets < 2 * r->live) nbuckets *= 2;
+  index_bucket_t *fresh = calloc(nbuckets, sizeof *fresh);
   if (fresh == NULL) return;
   size_t j = 0;
   for (size_t i = 0; i < r->len; i++)
     if (r->entries[i].kind != 0) r->entries[j++] = r->entries[i];
   r->len = j;
-  install_index(r, fresh, r->nbuckets);
+  install_index(r, fresh, nbuckets);
 }
 
 int st_record_push(st_record_t *r, int kind, uint64_t key, void *data,

@@ -8,7 +8,10 @@
 int main(void) {
   SRunner *sr = srunner_create(err_suite());
   srunner_add_suite(sr, hist_suite());
+  srunner_add_suite(sr, names_suite());
+  srunner_add_suite(sr, record_suite());
   srunner_add_suite(sr, sampler_suite());
+  srunner_add_suite(sr, set_suite());
   srunner_add_suite(sr, stats_suite());
 
   /* CK_NORMAL prints Check's summary line and every failure. */

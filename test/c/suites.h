@@ -6,7 +6,10 @@
 
 Suite *err_suite(void);
 Suite *hist_suite(void);
+Suite *names_suite(void);
+Suite *record_suite(void);
 Suite *sampler_suite(void);
+Suite *set_suite(void);
 Suite *stats_suite(void);
 
 #endif
