@@ -50,7 +50,7 @@
 -module(supertester_isolation).
 
 -export([modes/0, allows_async/1, timeout/1]).
--export([setup/1, setup/2, teardown/1, with/2, with/3, current/0,
+-export([setup/1, setup/2, teardown/1, with/2, with/3, fixture/2, current/0,
          put_current/1, ensure/0, inherited/0, watch_owner/1, cleanup_record/1]).
 -export([start_tracked/4, track_process/3, track_ets/2, untrack_ets/2,
          add_cleanup/2, tracked/1, verify/1, leaks/1, format_leaks/1,
@@ -241,6 +241,25 @@ with(Mode, Opts, Fun) ->
         put_current(Previous)
     end.
 
+%% @doc An EUnit fixture: a context in `Mode' for a group of tests, torn
+%% down after the last one. EUnit runs each test in a process of its own,
+%% so every test is given the context and runs with it as its current one:
+%% ```
+%% counter_test_() ->
+%%     supertester_isolation:fixture(full_isolation,
+%%         [fun(_Ctx) ->
+%%                  {ok, Pid} = supertester_otp:setup_isolated_genserver(my_counter),
+%%                  ?assertEqual(ok, supertester_genserver:cast_and_sync(Pid, inc))
+%%          end]).
+%% '''
+-spec fixture(mode(), [fun((ctx()) -> term())]) -> tuple().
+fixture(Mode, Tests) when is_list(Tests) ->
+    lists:foreach(fun(T) -> supertester_lib:check_fun(tests, T, 1) end, Tests),
+    {setup,
+     fun() -> setup(Mode, #{auto_teardown => false}) end,
+     fun teardown/1,
+     fun(Ctx) -> [fun() -> put_current(Ctx), Test(Ctx) end || Test <- Tests] end}.
+
 %% @doc Stops, deletes and runs everything the context recorded, newest
 %% first, then (in contamination_detection mode) reports what the test left
 %% behind and removes it. Returns `ok', or `{leaked, Leaks}' when the
@@ -388,10 +407,23 @@ verify(#{snapshot := undefined, record := Record}) ->
               supertester_nif:iso_record_entries(Record));
 verify(Ctx) ->
     Tracked = [Key || {_Kind, Key, _Info} <- tracked(Ctx)],
+    Accounted = fun(Pid) -> descends_from(Pid, Tracked, 32) end,
     #{processes := Ps, ets := Ts, names := Ns} = leaks(Ctx),
-    lists:all(fun(#{pid := P}) -> lists:member(P, Tracked) end, Ps) andalso
-        lists:all(fun(#{id := T}) -> lists:member(T, Tracked) end, Ts) andalso
-        lists:all(fun(#{pid := P}) -> lists:member(P, Tracked) end, Ns).
+    lists:all(fun(#{pid := P}) -> Accounted(P) end, Ps) andalso
+        lists:all(fun(#{id := T, owner := Owner}) ->
+                          lists:member(T, Tracked) orelse Accounted(Owner)
+                  end, Ts) andalso
+        lists:all(fun(#{pid := P}) -> Accounted(P) end, Ns).
+
+%% Whether Pid is one of Roots or was started, through its chain of
+%% parents, by one of them (a tracked supervisor's children belong to it).
+descends_from(Pid, Roots, Depth) ->
+    lists:member(Pid, Roots) orelse
+        (Depth > 0 andalso
+         case is_pid(Pid) andalso process_info(Pid, parent) of
+             {parent, Parent} when is_pid(Parent) -> descends_from(Parent, Roots, Depth - 1);
+             _ -> false
+         end).
 
 %% Contamination -----------------------------------------------------------
 
@@ -473,9 +505,14 @@ handle_leaks(#{contamination := Action, tags := Tags}, Leaks) ->
         report -> {leaked, Leaks}
     end.
 
-%% What leaked is removed after being reported, so later tests start clean.
+%% What leaked is removed after being reported, so later tests start clean;
+%% except processes linked to the caller, which die with it (stopping them
+%% here would stop the caller too).
 remove_leaks(#{processes := Ps, ets := Ts}) ->
-    lists:foreach(fun(#{pid := P}) -> supertester_proc:stop(P, process, ?STOP_TIMEOUT) end, Ps),
+    {links, Links} = process_info(self(), links),
+    lists:foreach(fun(#{pid := P}) ->
+                          lists:member(P, Links) orelse supertester_proc:stop(P, process, ?STOP_TIMEOUT)
+                  end, Ps),
     lists:foreach(fun(#{id := Id}) -> catch ets:delete(Id) end, Ts).
 
 %% @doc Names held now and names ever created by the pools (each one an

@@ -53,10 +53,13 @@ reload_keeps_histograms_working_test_() ->
 fuzz(Cases) ->
     {ok, Hist} = supertester_hist:new(),
     {ok, Sampler} = supertester_nif:sampler_new(16),
+    {ok, Record} = supertester_nif:iso_record_new(),
+    {ok, Snapshot} = supertester_nif:iso_snapshot(processes(), ets:all(), registered()),
+    Resources = [Hist, Sampler, Record, Snapshot],
     Nifs = [{F, A} || {F, A} <- supertester_nif:module_info(exports),
                       not lists:member(F, [module_info, library_path])],
     Call = proper_types:bind(proper_types:elements(Nifs),
-                             fun({F, A}) -> {F, proper_types:vector(A, argument(Hist, Sampler))} end,
+                             fun({F, A}) -> {F, proper_types:vector(A, argument(Resources))} end,
                              false),
     Prop = proper:forall(Call, fun({F, Args}) -> returns_or_badarg(F, Args) end),
     proper:quickcheck(Prop, [{numtests, Cases}, quiet, long_result]) =:= true.
@@ -71,12 +74,13 @@ returns_or_badarg(F, Args) ->
             false
     end.
 
-%% Mostly near misses: valid resources, numbers at and beyond each limit,
-%% lists with one bad element, long lists that take the dirty path.
-argument(Hist, Sampler) ->
+%% Mostly near misses: valid resources of every type, numbers at and beyond
+%% each limit, the atoms the isolation NIFs take, lists with one bad
+%% element, long lists that take the dirty path.
+argument(Resources) ->
     proper_types:frequency(
       [{4, proper_types:any()},
-       {4, proper_types:elements([Hist, Sampler])},
+       {4, proper_types:elements(Resources)},
        {4, proper_types:elements(edge_values())},
        {2, proper_types:list(proper_types:number())},
        {1, proper_types:list(proper_types:elements([1, 2.5, {1, 2}, {1, x}, x, -1]))},
@@ -87,10 +91,12 @@ edge_values() ->
      1 bsl 64, -(1 bsl 64), 1 bsl 200, 0.0, 0.5, 1.0, 1.0e308, -1.0e308,
      [], [1 | 2], <<>>, <<1, 2, 3>>, self(), make_ref(), fun() -> ok end,
      long_numbers, long_points,
-     [50, 99, 99.9], [50, 101], [{1, 2}, {1, 2}]].
+     [50, 99, 99.9], [50, 101], [{1, 2}, {1, 2}],
+     process, ets, cleanup, none, self_pid, {some_pool, 0}, fun() -> ok end].
 
 %% Long lists (past the dirty-scheduler threshold) stand as tokens while
 %% PropEr generates and shrinks, which would otherwise copy them each time.
+materialize(self_pid) -> self();
 materialize(long_numbers) -> lists:seq(1, 30000);
 materialize(long_points) -> [{X, X * 2} || X <- lists:seq(1, 30000)];
 materialize(Term) -> Term.
