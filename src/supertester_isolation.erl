@@ -309,32 +309,43 @@ release({PoolKey, Slot}) -> _ = supertester_nif:iso_name_release(PoolKey, Slot),
 %% `none' when `Pool' is `none') without linking it to the caller, and
 %% tracks it in the context. Options: `kind' (`otp', the default, or
 %% `process': how it is stopped), `info' (a map kept with it), `timeout'
-%% (ms, for the start, default 5000). Returns the pid and the name used.
+%% (ms, for the start, default 5000), `linked' (default true: `Start' links
+%% the new process to its caller, so it runs in a helper that unlinks it;
+%% false when `Start' already starts it unlinked and bounds its own wait,
+%% as gen_server:start/4 does). Returns the pid and the name used.
 -spec start_tracked(ctx(), atom() | none, fun((atom() | none) -> term()), map()) ->
           {ok, pid(), atom() | none} | {error, term()}.
 start_tracked(Ctx, Pool, Start, Opts) ->
     Kind = maps:get(kind, Opts, otp),
     Info = (maps:get(info, Opts, #{}))#{kind => Kind},
     Timeout = maps:get(timeout, Opts, ?STOP_TIMEOUT),
-    start_named(Ctx, Pool, Start, Info, Timeout, ?NAME_ATTEMPTS, []).
+    Run = case maps:get(linked, Opts, true) of
+              true -> fun(Name) -> supertester_proc:start_unlinked(fun() -> Start(Name) end, Timeout) end;
+              false -> fun(Name) -> normalize_start(Start(Name)) end
+          end,
+    start_named(Ctx, Pool, Run, Info, ?NAME_ATTEMPTS, []).
+
+normalize_start({ok, Pid}) when is_pid(Pid) -> {ok, Pid};
+normalize_start({error, _} = Error) -> Error;
+normalize_start(ignore) -> {error, ignore};
+normalize_start(Other) -> {error, {bad_return, Other}}.
 
 %% A name can still be registered to a process that is dying (its slot
 %% already back in the pool): then the next slot is tried, the taken one
 %% held aside meanwhile so it is not handed straight back.
-start_named(Ctx, none, Start, Info, Timeout, _Attempts, []) ->
-    case supertester_proc:start_unlinked(fun() -> Start(none) end, Timeout) of
+start_named(Ctx, none, Run, Info, _Attempts, []) ->
+    case Run(none) of
         {ok, Pid} -> track_started(Ctx, Pid, Info#{name => undefined}, none);
         Error -> Error
     end;
-start_named(Ctx, Pool, Start, Info, Timeout, Attempts, HeldAside) ->
+start_named(Ctx, Pool, Run, Info, Attempts, HeldAside) ->
     {Name, Slot} = supertester_nif:iso_name_acquire(Pool),
-    Result = supertester_proc:start_unlinked(fun() -> Start(Name) end, Timeout),
-    case Result of
+    case Run(Name) of
         {ok, Pid} ->
             lists:foreach(fun release/1, HeldAside),
             track_started(Ctx, Pid, Info#{name => Name}, {Pool, Slot});
         {error, {already_started, _}} when Attempts > 1 ->
-            start_named(Ctx, Pool, Start, Info, Timeout, Attempts - 1, [{Pool, Slot} | HeldAside]);
+            start_named(Ctx, Pool, Run, Info, Attempts - 1, [{Pool, Slot} | HeldAside]);
         Error ->
             lists:foreach(fun release/1, [{Pool, Slot} | HeldAside]),
             Error

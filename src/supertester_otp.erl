@@ -70,8 +70,12 @@ start_isolated(Behaviour, Module, TestName, Opts) ->
     InitArgs = maps:get(init_args, O, []),
     Timeout = supertester_genserver:check_timeout(timeout, maps:get(timeout, O, 5000)),
     StartOpts = [{K, V} || {K, V} <- maps:to_list(maps:with([debug, spawn_opt, hibernate_after], O))],
-    Start = fun(none) -> start(Behaviour, nameless, Module, InitArgs, StartOpts);
-               (Name) -> start(Behaviour, Name, Module, InitArgs, StartOpts)
+    %% gen_server:start/4 starts unlinked and bounds its own wait; a
+    %% supervisor only has start_link, so it is started through a helper.
+    Linked = Behaviour =:= supervisor,
+    GenOpts = [{timeout, Timeout} || not Linked] ++ StartOpts,
+    Start = fun(none) -> start(Behaviour, nameless, Module, InitArgs, GenOpts);
+               (Name) -> start(Behaviour, Name, Module, InitArgs, GenOpts)
             end,
     Info = #{module => Module, behaviour => Behaviour, test_name => test_name(TestName)},
     Ctx = supertester_isolation:ensure(),
@@ -83,19 +87,20 @@ start_isolated(Behaviour, Module, TestName, Opts) ->
     Result = case Pool of
                  {given, Spec} ->
                      supertester_isolation:start_tracked(
-                       Ctx, none, fun(none) -> start(Behaviour, Spec, Module, InitArgs, StartOpts) end,
-                       #{info => Info#{name => Spec}, timeout => Timeout});
+                       Ctx, none, fun(none) -> start(Behaviour, Spec, Module, InitArgs, GenOpts) end,
+                       #{info => Info#{name => Spec}, timeout => Timeout, linked => Linked});
                  _ ->
                      supertester_isolation:start_tracked(Ctx, Pool, Start,
-                                                         #{info => Info, timeout => Timeout})
+                                                         #{info => Info, timeout => Timeout,
+                                                           linked => Linked})
              end,
     case Result of
         {ok, Pid, _Name} -> {ok, Pid};
         {error, _} = Error -> Error
     end.
 
-start(gen_server, nameless, Module, Args, Opts) -> gen_server:start_link(Module, Args, Opts);
-start(gen_server, Name, Module, Args, Opts) -> gen_server:start_link(name_spec(Name), Module, Args, Opts);
+start(gen_server, nameless, Module, Args, Opts) -> gen_server:start(Module, Args, Opts);
+start(gen_server, Name, Module, Args, Opts) -> gen_server:start(name_spec(Name), Module, Args, Opts);
 start(supervisor, nameless, Module, Args, _Opts) -> supervisor:start_link(Module, Args);
 start(supervisor, Name, Module, Args, _Opts) -> supervisor:start_link(name_spec(Name), Module, Args).
 
