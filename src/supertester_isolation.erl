@@ -258,7 +258,7 @@ fixture(Mode, Tests) when is_list(Tests) ->
     {setup,
      fun() -> setup(Mode, #{auto_teardown => false}) end,
      fun teardown/1,
-     fun(Ctx) -> [fun() -> put_current(Ctx), Test(Ctx) end || Test <- Tests] end}.
+     fun(Ctx) -> [fun() -> _ = put_current(Ctx), Test(Ctx) end || Test <- Tests] end}.
 
 %% @doc Stops, deletes and runs everything the context recorded, newest
 %% first, then (in contamination_detection mode) reports what the test left

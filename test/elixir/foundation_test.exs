@@ -115,6 +115,8 @@ defmodule Supertester.FoundationTest do
       assert :ets.info(table) == :undefined
     end
 
+    # The warning is expected: keep it off the console.
+    @tag :capture_log
     test "warns by default, as 0.5.1 did" do
       {:ok, _} = UnifiedTestFoundation.setup_isolation(:contamination_detection, %{test: :warned})
       {:ok, leaked} = GenServer.start(Counter, 0)
