@@ -649,13 +649,9 @@ await_settled(Watched, Leaked, Deadline, Pause) ->
     end.
 
 leak_info(P) ->
-    case process_info(P, [registered_name, status, current_function]) of
-        undefined ->
-            [];
-        [{registered_name, Name}, {status, Status}, {current_function, Current}] ->
-            [#{pid => P, initial_call => initial_call(P), status => Status,
-               current_function => Current,
-               name => case Name of [] -> undefined; _ -> Name end}]
+    case supertester_proc:describe(P) of
+        undefined -> [];
+        Info -> [Info]
     end.
 
 %% "initial call M:F/A, registered as N, waiting in M:F/A"
@@ -669,18 +665,6 @@ describe_info(#{initial_call := IC, name := Name, status := Status, current_func
     ["initial call ", fmt_mfa(IC),
      case Name of undefined -> ""; _ -> [", registered as ", fmt(Name)] end,
      ", ", atom_to_list(Status), " in ", fmt_mfa(CF)].
-
-%% proc_lib keeps the real entry point of gen_servers and friends.
-initial_call(P) ->
-    case proc_lib:translate_initial_call(P) of
-        {proc_lib, init_p, 5} ->
-            case process_info(P, initial_call) of
-                {initial_call, MFA} -> MFA;
-                undefined -> {proc_lib, init_p, 5}
-            end;
-        MFA ->
-            MFA
-    end.
 
 %% Memory ---------------------------------------------------------------------
 

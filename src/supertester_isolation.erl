@@ -454,20 +454,9 @@ leaks(#{snapshot := Snapshot}) ->
       names => [N || Name <- Names, not lists:member(whereis(Name), Own), N <- describe_name(Name)]}.
 
 describe_process(Pid) ->
-    case process_info(Pid, [registered_name, current_function]) of
-        undefined ->
-            [];
-        [{registered_name, Name}, {current_function, Current}] ->
-            [#{pid => Pid, initial_call => initial_call(Pid), current_function => Current,
-               name => case Name of [] -> undefined; _ -> Name end}]
-    end.
-
-%% gen_server and friends all start in proc_lib; the real entry point is in
-%% their dictionary.
-initial_call(Pid) ->
-    case proc_lib:translate_initial_call(Pid) of
-        {proc_lib, init_p, 5} -> element(2, process_info(Pid, initial_call));
-        MFA -> MFA
+    case supertester_proc:describe(Pid) of
+        undefined -> [];
+        Info -> [Info]
     end.
 
 describe_table(Table) ->

@@ -7,7 +7,7 @@
 %% context instead, which stops them when the test ends.
 -module(supertester_proc).
 
--export([start_unlinked/2, stop/2, stop/3, await_down/3, kind/1]).
+-export([start_unlinked/2, stop/2, stop/3, await_down/3, kind/1, describe/1]).
 
 -define(DEFAULT_START_TIMEOUT, 5000).
 
@@ -103,4 +103,33 @@ kind(Pid) ->
             end;
         undefined ->
             process
+    end.
+
+%% @doc What a report needs to say about a live process: pid, initial call
+%% (the real entry point of a gen_server, not proc_lib's), registered name
+%% (`undefined' when none), status and current function. `undefined' once
+%% the process has exited.
+-spec describe(pid()) -> #{pid := pid(), initial_call := mfa(), name := atom(),
+                           status := atom(), current_function := mfa()} | undefined.
+describe(Pid) ->
+    case process_info(Pid, [registered_name, status, current_function]) of
+        undefined ->
+            undefined;
+        [{registered_name, Name}, {status, Status}, {current_function, Current}] ->
+            #{pid => Pid, initial_call => initial_call(Pid), status => Status,
+              current_function => Current,
+              name => case Name of [] -> undefined; _ -> Name end}
+    end.
+
+%% gen_server and friends all start in proc_lib, which keeps their real
+%% entry point in their dictionary.
+initial_call(Pid) ->
+    case proc_lib:translate_initial_call(Pid) of
+        {proc_lib, init_p, 5} ->
+            case process_info(Pid, initial_call) of
+                {initial_call, MFA} -> MFA;
+                undefined -> {proc_lib, init_p, 5}
+            end;
+        MFA ->
+            MFA
     end.

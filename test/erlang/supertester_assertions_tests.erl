@@ -5,18 +5,13 @@
 
 -include_lib("eunit/include/eunit.hrl").
 
+-import(st_test_lib, [failure_message/1]).
+
 -define(A, supertester_assertions).
 -define(BADARG(Expr), ?assertError({badarg, #{argument := _, expected := _}}, Expr)).
 -define(FAILS(Assertion, Expr),
         ?assertError({assertion_failed, #{assertion := Assertion, message := _}}, Expr)).
 
-%% The message of the assertion failure Fun raises.
-failure_message(Fun) ->
-    try Fun() of
-        Other -> error({expected_failure, Other})
-    catch
-        error:{assertion_failed, #{message := Message}} -> binary_to_list(Message)
-    end.
 
 has(Text, Part) ->
     string:find(Text, Part) =/= nomatch orelse error({not_in_message, Part, Text}).

@@ -3,19 +3,11 @@
 
 -include_lib("eunit/include/eunit.hrl").
 
+-import(st_test_lib, [failure_message/1, contains/2]).
+
 -define(BADARG(Expr), ?assertError({badarg, #{argument := _, expected := _}}, Expr)).
 -define(FAILS(Assertion, Expr),
         ?assertError({assertion_failed, #{assertion := Assertion, message := _}}, Expr)).
-
-%% The message of the assertion failure Expr raises.
-failure_message(Fun) ->
-    try Fun() of
-        Other -> error({expected_failure, Other})
-    catch
-        error:{assertion_failed, #{message := Message}} -> binary_to_list(Message)
-    end.
-
-contains(Text, Part) -> string:find(Text, Part) =/= nomatch.
 
 %% measure_operation / assert_performance / assert_expectations -------------
 
