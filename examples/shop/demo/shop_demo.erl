@@ -1,12 +1,13 @@
-%% `make demo': Supertester's performance helpers on the shop application.
-%% Every figure printed is measured during the run.
+%% `make demo': Supertester on the shop application: the performance
+%% helpers, test isolation and assertions. Every figure printed is measured
+%% during the run.
 -module(shop_demo).
 
 -export([main/0]).
 
 main() ->
     {ok, _} = application:ensure_all_started(shop),
-    io:format("Supertester ~s demo: PerformanceHelpers on the shop example~n"
+    io:format("Supertester ~s demo on the shop example application~n"
               "(OTP ~s, ~b schedulers)~n",
               [supertester:version(), erlang:system_info(otp_release),
                erlang:system_info(schedulers_online)]),
@@ -14,6 +15,9 @@ main() ->
     compare_lookups(),
     find_the_leak(),
     watch_a_burst(),
+    isolate_tests(),
+    catch_contamination(),
+    check_strategy(),
     application:stop(shop).
 
 section(N, Title) ->
@@ -78,6 +82,49 @@ watch_a_burst() ->
     catch
         error:{assertion_failed, #{message := Message}} ->
             io:format("   assert_mailbox_stable(max_size 100) fails with~n~s~n", [indent(Message)])
+    end.
+
+isolate_tests() ->
+    section(5, "isolation: 20 tests at once, each with its own catalog"),
+    Self = self(),
+    Tests = [spawn_link(fun() ->
+                                supertester_isolation:with(full_isolation, fun(_Ctx) ->
+                                    {ok, Catalog} = supertester_otp:setup_isolated_genserver(
+                                                      shop_catalog, "demo", [{init_args, 10}]),
+                                    {registered_name, Name} = process_info(Catalog, registered_name),
+                                    Self ! {running, self(), Name},
+                                    receive finish -> ok end
+                                end),
+                                Self ! {finished, self()}
+                        end) || _ <- lists:seq(1, 20)],
+    Names = [receive {running, T, Name} -> Name end || T <- Tests],
+    io:format("   20 catalogs running at once under ~b distinct names (~0p, ~0p, ...)~n",
+              [length(lists:usort(Names)) | lists:sublist(lists:sort(Names), 2)]),
+    [T ! finish || T <- Tests],
+    [receive {finished, T} -> ok end || T <- Tests],
+    #{created := Made, in_use := Held} = supertester_isolation:name_stats(),
+    io:format("   after the 20 teardowns: ~b of them still registered; the name pools made~n"
+              "   ~b names (catalogs and per-test registries) and hold ~b now~n",
+              [length([N || N <- Names, whereis(N) =/= undefined]), Made, Held]).
+
+catch_contamination() ->
+    section(6, "contamination detection: a test that forgets a process"),
+    Ctx = supertester_isolation:setup(contamination_detection,
+                                      #{auto_teardown => false, contamination => report}),
+    {ok, _Tracked} = supertester_otp:setup_isolated_genserver(shop_audit), % cleaned up: fine
+    {ok, Forgotten} = gen_server:start(shop_catalog, 5, []),              % not cleaned up
+    {leaked, Leaks} = supertester_isolation:teardown(Ctx),
+    io:format("~s   (~p was then stopped)~n", [indent(supertester_isolation:format_leaks(Leaks)), Forgotten]).
+
+check_strategy() ->
+    section(7, "assert_supervisor_strategy: read from the live supervisor"),
+    ok = supertester_assertions:assert_supervisor_strategy(shop_sup, one_for_one),
+    io:format("   shop_sup is one_for_one: ok~n"),
+    try supertester_assertions:assert_supervisor_strategy(shop_sup, rest_for_one) of
+        ok -> io:format("   ...and rest_for_one?! (unexpected)~n")
+    catch
+        error:{assertion_failed, #{message := Message}} ->
+            io:format("   asserting rest_for_one fails with~n~s", [indent(Message)])
     end.
 
 indent(Text) ->
