@@ -1,7 +1,7 @@
 defmodule Supertester.OTPHelpers do
   @moduledoc """
   OTP-compliant testing utilities for GenServer, Supervisor, and process
-  management, without `Process.sleep/1`.
+  management, without sleeping.
 
       import Supertester.OTPHelpers
 

@@ -3,7 +3,7 @@ defmodule Supertester.TestableGenServer do
   A behavior that makes GenServers testable with Supertester.
 
   This module injects a `__supertester_sync__` handler that allows tests to
-  synchronize with the GenServer without using `Process.sleep/1`.
+  synchronize with the GenServer without sleeping.
 
   ## Usage
 
