@@ -52,15 +52,20 @@ teardown_twice_is_harmless_test() ->
 %% Without setup, the helpers make a context for the calling process, and
 %% the janitor cleans it up when that process exits.
 janitor_cleans_up_after_a_process_without_teardown_test() ->
-    Self = self(),
-    Owner = spawn(fun() ->
-                          {ok, Pid} = supertester_otp:setup_isolated_genserver(st_test_server),
-                          Self ! {started, Pid}
-                  end),
-    Server = receive {started, P} -> P end,
-    Mon = monitor(process, Server),
-    ?assert(is_pid(Owner)),
-    receive {'DOWN', Mon, process, Server, Reason} -> ?assertEqual(shutdown, Reason) end.
+    [begin
+         Self = self(),
+         Owner = spawn(fun() ->
+                               {ok, Pid} = supertester_otp:setup_isolated_genserver(st_test_server),
+                               Self ! {started, Pid},
+                               End()
+                       end),
+         Server = receive {started, P} -> P end,
+         Mon = monitor(process, Server),
+         ?assert(is_pid(Owner)),
+         receive {'DOWN', Mon, process, Server, Reason} -> ?assertEqual(shutdown, Reason) end
+     end || End <- [fun() -> ok end,                  % the test returns
+                    fun() -> error(test_crashed) end, % the test crashes
+                    fun() -> exit(kill) end]].        % the test is killed
 
 %% Names are reused once their holder is dead: a thousand servers started
 %% and stopped one after the other make one atom.
