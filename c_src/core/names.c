@@ -6,6 +6,8 @@
  * key in an open-addressing table (linear probing, grown at half full). */
 #include "supertester/names.h"
 
+#include "mix.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,13 +102,7 @@ struct st_namepool_s {
   size_t nkeys;
 };
 
-/* Keys are often pointers or tagged words: mix the bits before masking. */
-static size_t hash_key(uint64_t key) {
-  key ^= key >> 33;
-  key *= UINT64_C(0xff51afd7ed558ccd);
-  key ^= key >> 33;
-  return (size_t)key;
-}
+static size_t hash_key(uint64_t key) { return (size_t)st__mix64(key); }
 
 int st_namepool_create(st_namepool_t **out) {
   if (out == NULL) return ST_EINVAL;
