@@ -108,7 +108,7 @@ assert_process_dead(Pid) ->
 -spec assert_process_dead(pid(), timeout()) -> ok.
 assert_process_dead(Pid, Timeout) ->
     check_local_pid(pid, Pid),
-    _ = supertester_genserver:check_timeout(timeout, Timeout),
+    _ = supertester_lib:check_timeout(timeout, Timeout),
     case is_process_alive(Pid) of
         false ->
             ok;
@@ -153,7 +153,7 @@ assert_process_restarted(Name, OriginalPid) ->
 assert_process_restarted(Name, OriginalPid, Timeout) ->
     check_name(process_name, Name),
     is_pid(OriginalPid) orelse supertester_lib:bad_arg(original_pid, OriginalPid, "a pid"),
-    _ = supertester_genserver:check_timeout(timeout, Timeout),
+    _ = supertester_lib:check_timeout(timeout, Timeout),
     case supertester_otp:wait_for_process_restart(Name, OriginalPid, Timeout) of
         {ok, _NewPid} -> ok;
         {error, _} -> not_restarted(Name, OriginalPid, Timeout)
@@ -559,7 +559,7 @@ dict_list(Key, Dict) ->
 lineage([], _Ctx, Memo) ->
     {false, Memo};
 lineage([Ancestor | Rest], {Caller, New} = Ctx, Memo) ->
-    case ancestor_pid(Ancestor) of
+    case supertester_lib:resolve(Ancestor) of
         Caller ->
             {true, Memo};
         Pid when is_pid(Pid), node(Pid) =:= node() ->
@@ -574,16 +574,11 @@ lineage([Ancestor | Rest], {Caller, New} = Ctx, Memo) ->
             {false, Memo}
     end.
 
-ancestor_pid(Pid) when is_pid(Pid) -> Pid;
-ancestor_pid(Name) when is_atom(Name) -> whereis(Name);
-ancestor_pid({global, Name}) -> global:whereis_name(Name);
-ancestor_pid(_) -> undefined.
-
 %% Waits, through monitors and at most Timeout ms, for the candidates that
 %% are still running; returns those alive at the end that are not, plus
 %% the settled ones, in pid order.
 settle(Candidates, Timeout) ->
-    Deadline = erlang:monotonic_time(millisecond) + Timeout,
+    Deadline = supertester_lib:deadline(Timeout),
     {Settled, Running} = classify(Candidates),
     Watched = maps:from_list([{erlang:monitor(process, P), P} || P <- Running]),
     lists:sort(await_settled(Watched, Settled, Deadline, 1)).
@@ -628,7 +623,7 @@ terminating(P) ->
 await_settled(Watched, Leaked, _Deadline, _Pause) when map_size(Watched) =:= 0 ->
     Leaked;
 await_settled(Watched, Leaked, Deadline, Pause) ->
-    Remaining = max(0, Deadline - erlang:monotonic_time(millisecond)),
+    Remaining = supertester_lib:remaining(Deadline),
     receive
         {'DOWN', Ref, process, _Pid, _Reason} when is_map_key(Ref, Watched) ->
             await_settled(maps:remove(Ref, Watched), Leaked, Deadline, Pause)
@@ -780,11 +775,9 @@ check_local_pid(Name, Pid) when is_pid(Pid) ->
 check_local_pid(Name, Other) ->
     supertester_lib:bad_arg(Name, Other, "a pid").
 
-check_server(_Name, Server) when is_pid(Server); is_atom(Server) -> ok;
-check_server(_Name, {global, _}) -> ok;
-check_server(_Name, {via, Module, _}) when is_atom(Module) -> ok;
-check_server(Name, Other) ->
-    supertester_lib:bad_arg(Name, Other, "a pid, a registered name, {global, Name} or {via, Module, Name}").
+check_server(Name, Server) ->
+    _ = supertester_lib:check_process_ref(Name, Server),
+    ok.
 
 check_name(Name, Pid) when is_pid(Pid) ->
     supertester_lib:bad_arg(Name, Pid, "a registered name, {global, Name} or {via, Module, Name} "
@@ -795,7 +788,7 @@ check_name(Name, Value) ->
 %% The pid a server name stands for now, or undefined (a {via, ...}
 %% registry that is not running counts as nothing registered).
 whereis_server(Server) ->
-    try supertester_genserver:resolve(Server) of
+    try supertester_lib:resolve(Server) of
         Pid when is_pid(Pid) -> Pid;
         _ -> undefined
     catch

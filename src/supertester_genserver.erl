@@ -20,7 +20,7 @@
          concurrent_calls/2, concurrent_calls/3, concurrent_calls/4,
          stress_test_server/2, stress_test_server/3, stress_test_server/4,
          test_server_crash_recovery/2, test_invalid_messages/2]).
--export([resolve/1, check_timeout/2, has_sync_handler/1]).
+-export([has_sync_handler/1]).
 
 -export_type([server/0]).
 
@@ -32,7 +32,7 @@
 %% it could not be read.
 -spec get_server_state_safely(server()) -> {ok, term()} | {error, term()}.
 get_server_state_safely(Server) ->
-    _ = check_server(Server),
+    _ = supertester_lib:check_process_ref(server, Server),
     try sys:get_state(Server, 5000) of
         State -> {ok, State}
     catch
@@ -47,8 +47,8 @@ call_with_timeout(Server, Message) -> call_with_timeout(Server, Message, 1000).
 %% exiting.
 -spec call_with_timeout(server(), term(), timeout()) -> {ok, term()} | {error, term()}.
 call_with_timeout(Server, Message, Timeout) ->
-    _ = check_server(Server),
-    _ = check_timeout(timeout, Timeout),
+    _ = supertester_lib:check_process_ref(server, Server),
+    _ = supertester_lib:check_timeout(timeout, Timeout),
     try gen_server:call(Server, Message, Timeout) of
         Reply -> {ok, Reply}
     catch
@@ -82,11 +82,11 @@ cast_and_sync(Server, Message, SyncMessage) -> cast_and_sync(Server, Message, Sy
 -spec cast_and_sync(server(), term(), term(), supertester_lib:options()) ->
           ok | {ok, term()} | {error, term()}.
 cast_and_sync(Server, Message, SyncMessage, Opts) ->
-    _ = check_server(Server),
+    _ = supertester_lib:check_process_ref(server, Server),
     O = supertester_lib:options(cast_and_sync, Opts, ['strict?', timeout]),
     Strict = maps:get('strict?', O, false),
     is_boolean(Strict) orelse supertester_lib:bad_arg('strict?', Strict, "true or false"),
-    Timeout = check_timeout(timeout, maps:get(timeout, O, 5000)),
+    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, O, 5000)),
     ok = gen_server:cast(Server, Message),
     UseBarrier = SyncMessage =:= ?SYNC andalso not Strict andalso not has_sync_handler(Server),
     case UseBarrier of
@@ -142,7 +142,7 @@ sync(Server, Timeout) ->
 %% `__supertester_testable__/0').
 -spec has_sync_handler(server()) -> boolean().
 has_sync_handler(Server) ->
-    case resolve(Server) of
+    case supertester_lib:resolve(Server) of
         undefined ->
             false;
         Pid ->
@@ -163,25 +163,6 @@ callback_module(Pid) when node(Pid) =:= node() ->
 callback_module(_RemotePid) ->
     undefined.
 
-%% @doc The pid behind a server name, or `undefined'.
--spec resolve(server()) -> pid() | undefined.
-resolve(Pid) when is_pid(Pid) -> Pid;
-resolve(Name) when is_atom(Name) -> whereis(Name);
-resolve({global, Name}) -> global:whereis_name(Name);
-resolve({via, Module, Name}) -> Module:whereis_name(Name).
-
-check_server(Server) when is_pid(Server); is_atom(Server) -> Server;
-check_server({global, _} = Server) -> Server;
-check_server({via, Module, _} = Server) when is_atom(Module) -> Server;
-check_server(Other) ->
-    supertester_lib:bad_arg(server, Other, "a pid, a registered name, {global, Name} or {via, Module, Name}").
-
-%% @doc A timeout in ms: a non-negative integer or `infinity'.
--spec check_timeout(atom(), term()) -> timeout().
-check_timeout(_Name, infinity) -> infinity;
-check_timeout(_Name, T) when is_integer(T), T >= 0 -> T;
-check_timeout(Name, Other) -> supertester_lib:bad_arg(Name, Other, "a non-negative integer of milliseconds, or infinity").
-
 %% @equiv concurrent_calls(Server, Calls, 10, [])
 concurrent_calls(Server, Calls) -> concurrent_calls(Server, Calls, 10, []).
 
@@ -195,11 +176,11 @@ concurrent_calls(Server, Calls, Count) -> concurrent_calls(Server, Calls, Count,
 -spec concurrent_calls(server(), [term()], pos_integer(), supertester_lib:options()) ->
           {ok, [#{call := term(), successes := [term()], errors := [term()]}]}.
 concurrent_calls(Server, Calls, Count, Opts) ->
-    _ = check_server(Server),
+    _ = supertester_lib:check_process_ref(server, Server),
     is_list(Calls) orelse supertester_lib:bad_arg(calls, Calls, "a list of messages"),
     _ = supertester_lib:check_pos_integer(count, Count),
     O = supertester_lib:options(concurrent_calls, Opts, [timeout]),
-    Timeout = check_timeout(timeout, maps:get(timeout, O, 5000)),
+    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, O, 5000)),
     Caller = self(),
     Jobs = [{Index, Call} || {Index, Call} <- lists:zip(lists:seq(1, length(Calls)), Calls),
                              _ <- lists:seq(1, Count)],
@@ -243,14 +224,14 @@ stress_test_server(Server, Operations, Duration) ->
                  errors := non_neg_integer(), duration_ms := non_neg_integer(),
                  seed := integer()}}.
 stress_test_server(Server, Operations, Duration, Opts) ->
-    _ = check_server(Server),
+    _ = supertester_lib:check_process_ref(server, Server),
     Ops = check_operations(Operations),
     _ = supertester_lib:check_non_neg_integer(duration, Duration),
     O = supertester_lib:options(stress_test_server, Opts, [workers, seed, call_timeout]),
     Workers = supertester_lib:check_pos_integer(workers, maps:get(workers, O, 5)),
     Seed = maps:get(seed, O, erlang:unique_integer([positive])),
     is_integer(Seed) orelse supertester_lib:bad_arg(seed, Seed, "an integer"),
-    CallTimeout = check_timeout(call_timeout, maps:get(call_timeout, O, 1000)),
+    CallTimeout = supertester_lib:check_timeout(call_timeout, maps:get(call_timeout, O, 1000)),
     Start = erlang:monotonic_time(millisecond),
     Deadline = Start + Duration,
     Caller = self(),
@@ -305,8 +286,8 @@ stress_loop(Server, Ops, Deadline, CallTimeout, {Calls, Casts, Errors} = Counts)
 %% failing that, by its child id in its supervisor. Waits at most 5 s.
 -spec test_server_crash_recovery(server(), term()) -> {ok, map()} | {error, term()}.
 test_server_crash_recovery(Server, Reason) ->
-    _ = check_server(Server),
-    case resolve(Server) of
+    _ = supertester_lib:check_process_ref(server, Server),
+    case supertester_lib:resolve(Server) of
         undefined ->
             {error, server_not_found};
         Original ->
@@ -358,7 +339,7 @@ recovery_finder(Server, Original) ->
            end,
     case Name of
         undefined -> child_finder(Original);
-        _ -> fun() -> responsive_replacement(resolve(Name), Original) end
+        _ -> fun() -> responsive_replacement(supertester_lib:resolve(Name), Original) end
     end.
 
 child_finder(Original) ->
@@ -389,7 +370,7 @@ responsive_replacement(_, _) ->
 %% `{ok, [{Message, {handled, Reply} | {error, Reason}}]}'.
 -spec test_invalid_messages(server(), [term()]) -> {ok, [{term(), term()}]}.
 test_invalid_messages(Server, Messages) when is_list(Messages) ->
-    _ = check_server(Server),
+    _ = supertester_lib:check_process_ref(server, Server),
     {ok, [{M, case call_with_timeout(Server, M, 1000) of
                   {ok, Reply} -> {handled, Reply};
                   {error, _} = E -> E

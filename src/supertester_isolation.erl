@@ -200,12 +200,9 @@ ensure() ->
 %% `$ancestors' that has one, or `undefined'.
 -spec inherited() -> ctx() | undefined.
 inherited() ->
-    Owners = [pid_of(P) || Key <- ['$callers', '$ancestors'], P <- as_list(get(Key))],
+    %% $ancestors holds registered names for named ancestors.
+    Owners = [supertester_lib:resolve(P) || Key <- ['$callers', '$ancestors'], P <- as_list(get(Key))],
     first_context([P || P <- Owners, is_pid(P)]).
-
-%% $ancestors holds registered names for named ancestors.
-pid_of(Name) when is_atom(Name) -> whereis(Name);
-pid_of(Pid) -> Pid.
 
 as_list(L) when is_list(L) -> L;
 as_list(_) -> [].

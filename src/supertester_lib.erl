@@ -15,8 +15,9 @@
 
 -export([options/3, bad_arg/3, assertion_failed/3, format_error/1]).
 -export([check_fun/3, check_non_neg_integer/2, check_pos_integer/2,
-         check_non_neg_number/2, check_fraction/2]).
--export([resolve_local_pid/2, wait_until/2]).
+         check_non_neg_number/2, check_fraction/2, check_timeout/2,
+         check_process_ref/2]).
+-export([resolve/1, resolve_local_pid/2, deadline/1, remaining/1, wait_until/2]).
 -export([format_number/1, format_bytes/1]).
 
 -export_type([options/0]).
@@ -108,17 +109,37 @@ check_non_neg_number(Name, Other) -> bad_arg(Name, Other, "a non-negative number
 check_fraction(_Name, F) when is_number(F), F > 0, F < 1 -> float(F);
 check_fraction(Name, Other) -> bad_arg(Name, Other, "a number strictly between 0 and 1").
 
+%% @doc A timeout in ms: a non-negative integer or `infinity'.
+-spec check_timeout(atom(), term()) -> timeout().
+check_timeout(_Name, infinity) -> infinity;
+check_timeout(_Name, T) when is_integer(T), T >= 0 -> T;
+check_timeout(Name, Other) ->
+    bad_arg(Name, Other, "a non-negative integer of milliseconds, or infinity").
+
+%% @doc A way to name a process: a pid, a registered name, `{global, Name}'
+%% or `{via, Module, Name}'. Returns it.
+-spec check_process_ref(atom(), term()) -> term().
+check_process_ref(_Argument, Ref) when is_pid(Ref); is_atom(Ref) -> Ref;
+check_process_ref(_Argument, {global, _} = Ref) -> Ref;
+check_process_ref(_Argument, {via, Module, _} = Ref) when is_atom(Module) -> Ref;
+check_process_ref(Argument, Other) ->
+    bad_arg(Argument, Other, "a pid, a registered name, {global, Name} or {via, Module, Name}").
+
+%% @doc The pid a process reference stands for now: a pid, a registered
+%% name, `{global, Name}' or `{via, Module, Name}'; `undefined' when nothing
+%% is registered under it, or for any other term.
+-spec resolve(term()) -> pid() | undefined.
+resolve(Pid) when is_pid(Pid) -> Pid;
+resolve(Name) when is_atom(Name) -> whereis(Name);
+resolve({global, Name}) -> global:whereis_name(Name);
+resolve({via, Module, Name}) when is_atom(Module) -> Module:whereis_name(Name);
+resolve(_Other) -> undefined.
+
 %% @doc The pid of a live local process given as a pid, a registered name,
 %% `{global, Name}' or `{via, Module, Name}'.
 -spec resolve_local_pid(atom(), term()) -> pid().
 resolve_local_pid(Argument, Target) ->
-    Pid = case Target of
-              P when is_pid(P) -> P;
-              Name when is_atom(Name) -> whereis(Name);
-              {global, Name} -> global:whereis_name(Name);
-              {via, Module, Name} when is_atom(Module) -> Module:whereis_name(Name);
-              _ -> bad_arg(Argument, Target, "a pid, a registered name, {global, Name} or {via, Module, Name}")
-          end,
+    Pid = resolve(check_process_ref(Argument, Target)),
     if
         not is_pid(Pid) ->
             bad_arg(Argument, Target, "a registered process (nothing is registered under this name)");
@@ -130,6 +151,16 @@ resolve_local_pid(Argument, Target) ->
                 false -> bad_arg(Argument, Target, "a live process (this one is dead)")
             end
     end.
+
+%% @doc The monotonic time (ms) at which `Timeout' ms from now end.
+-spec deadline(timeout()) -> integer() | infinity.
+deadline(infinity) -> infinity;
+deadline(Timeout) -> erlang:monotonic_time(millisecond) + Timeout.
+
+%% @doc What is left of a deadline, in ms, never negative.
+-spec remaining(integer() | infinity) -> timeout().
+remaining(infinity) -> infinity;
+remaining(Deadline) -> max(0, Deadline - erlang:monotonic_time(millisecond)).
 
 %% @doc A number for a message: integers as they are, floats with at most
 %% three decimals.
@@ -153,25 +184,17 @@ format_bytes(B) ->
 %% callers wait on that instead.
 -spec wait_until(fun(() -> {true, Value} | term()), timeout()) -> {ok, Value} | {error, timeout}.
 wait_until(Check, Timeout) ->
-    Deadline = case Timeout of
-                   infinity -> infinity;
-                   _ -> erlang:monotonic_time(millisecond) + Timeout
-               end,
-    wait_until(Check, Deadline, 1).
+    wait_until(Check, deadline(Timeout), 1).
 
 wait_until(Check, Deadline, Pause) ->
     case Check() of
         {true, Value} ->
             {ok, Value};
         _ ->
-            Remaining = case Deadline of
-                            infinity -> Pause;
-                            _ -> Deadline - erlang:monotonic_time(millisecond)
-                        end,
-            case Remaining =< 0 of
-                true ->
+            case remaining(Deadline) of
+                0 ->
                     {error, timeout};
-                false ->
+                Remaining ->
                     receive after min(Pause, Remaining) -> ok end,
                     wait_until(Check, Deadline, min(2 * Pause, 16))
             end

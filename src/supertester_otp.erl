@@ -68,7 +68,7 @@ start_isolated(Behaviour, Module, TestName, Opts) ->
     check_module(Behaviour, Module),
     O = supertester_lib:options(setup_isolated, Opts, ?START_OPTIONS),
     InitArgs = maps:get(init_args, O, []),
-    Timeout = supertester_genserver:check_timeout(timeout, maps:get(timeout, O, 5000)),
+    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, O, 5000)),
     StartOpts = [{K, V} || {K, V} <- maps:to_list(maps:with([debug, spawn_opt, hibernate_after], O))],
     %% gen_server:start/4 starts unlinked and bounds its own wait; a
     %% supervisor only has start_link, so it is started through a helper.
@@ -132,7 +132,7 @@ wait_for_genserver_sync(Server) -> wait_for_genserver_sync(Server, 1000).
 %% server without the handler is not crashed by the check.
 -spec wait_for_genserver_sync(supertester_genserver:server(), timeout()) -> ok | {error, term()}.
 wait_for_genserver_sync(Server, Timeout) ->
-    _ = supertester_genserver:check_timeout(timeout, Timeout),
+    _ = supertester_lib:check_timeout(timeout, Timeout),
     supertester_genserver:sync(Server, Timeout).
 
 %% @equiv wait_for_process_restart(Name, OriginalPid, 1000)
@@ -145,32 +145,26 @@ wait_for_process_restart(Name, OriginalPid) -> wait_for_process_restart(Name, Or
 -spec wait_for_process_restart(supertester_genserver:server(), pid(), timeout()) ->
           {ok, pid()} | {error, term()}.
 wait_for_process_restart(Name, OriginalPid, Timeout) when is_pid(OriginalPid) ->
-    _ = supertester_genserver:check_timeout(timeout, Timeout),
-    Deadline = deadline(Timeout),
+    _ = supertester_lib:check_timeout(timeout, Timeout),
+    Deadline = supertester_lib:deadline(Timeout),
     Mon = erlang:monitor(process, OriginalPid),
-    case supertester_proc:await_down(Mon, OriginalPid, remaining(Deadline)) of
+    case supertester_proc:await_down(Mon, OriginalPid, supertester_lib:remaining(Deadline)) of
         {error, timeout} ->
             erlang:demonitor(Mon, [flush]),
             {error, timeout};
         {ok, _} ->
             supertester_lib:wait_until(
               fun() ->
-                      case supertester_genserver:resolve(Name) of
+                      case supertester_lib:resolve(Name) of
                           New when is_pid(New), New =/= OriginalPid ->
                               supertester_genserver:sync(New, 100) =:= ok andalso {true, New};
                           _ ->
                               false
                       end
-              end, remaining(Deadline))
+              end, supertester_lib:remaining(Deadline))
     end;
 wait_for_process_restart(_Name, Other, _Timeout) ->
     supertester_lib:bad_arg(original_pid, Other, "a pid").
-
-deadline(infinity) -> infinity;
-deadline(Timeout) -> erlang:monotonic_time(millisecond) + Timeout.
-
-remaining(infinity) -> infinity;
-remaining(Deadline) -> max(0, Deadline - erlang:monotonic_time(millisecond)).
 
 %% @equiv wait_for_process_death(Pid, 1000)
 wait_for_process_death(Pid) -> wait_for_process_death(Pid, 1000).
@@ -179,7 +173,7 @@ wait_for_process_death(Pid) -> wait_for_process_death(Pid, 1000).
 %% `{error, timeout}' otherwise.
 -spec wait_for_process_death(pid(), timeout()) -> {ok, term()} | {error, timeout}.
 wait_for_process_death(Pid, Timeout) when is_pid(Pid) ->
-    _ = supertester_genserver:check_timeout(timeout, Timeout),
+    _ = supertester_lib:check_timeout(timeout, Timeout),
     Mon = erlang:monitor(process, Pid),
     case supertester_proc:await_down(Mon, Pid, Timeout) of
         {ok, Reason} -> {ok, Reason};
@@ -197,8 +191,8 @@ wait_for_supervisor_restart(Supervisor) -> wait_for_supervisor_restart(Superviso
 -spec wait_for_supervisor_restart(supertester_genserver:server(), timeout()) ->
           {ok, pid()} | {error, term()}.
 wait_for_supervisor_restart(Supervisor, Timeout) ->
-    _ = supertester_genserver:check_timeout(timeout, Timeout),
-    Deadline = deadline(Timeout),
+    _ = supertester_lib:check_timeout(timeout, Timeout),
+    Deadline = supertester_lib:deadline(Timeout),
     supertester_lib:wait_until(fun() -> all_children_running(Supervisor, Deadline) end, Timeout).
 
 all_children_running(Supervisor, Deadline) ->
@@ -208,11 +202,11 @@ all_children_running(Supervisor, Deadline) ->
             %% Let the supervisor see the deaths before asking it again.
             lists:foreach(fun(P) ->
                                   M = erlang:monitor(process, P),
-                                  _ = supertester_proc:await_down(M, P, remaining(Deadline))
+                                  _ = supertester_proc:await_down(M, P, supertester_lib:remaining(Deadline))
                           end, Dead),
             Running = Dead =:= [] andalso
                 lists:all(fun({_, P, _, _}) -> is_pid(P) end, Children),
-            Running andalso {true, supertester_genserver:resolve(Supervisor)}
+            Running andalso {true, supertester_lib:resolve(Supervisor)}
     catch
         exit:_ -> false
     end.

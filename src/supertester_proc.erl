@@ -62,7 +62,7 @@ stop(Pid, Kind) -> stop(Pid, Kind, ?DEFAULT_START_TIMEOUT).
 -spec stop(pid(), otp | process, timeout()) -> ok.
 stop(Pid, Kind, Timeout) ->
     Monitor = erlang:monitor(process, Pid),
-    Deadline = erlang:monotonic_time(millisecond) + Timeout,
+    Deadline = supertester_lib:deadline(Timeout),
     case Kind of
         otp ->
             %% Returns once the process is dead; exits on timeout, or when
@@ -71,8 +71,7 @@ stop(Pid, Kind, Timeout) ->
         process ->
             exit(Pid, shutdown)
     end,
-    Remaining = max(0, Deadline - erlang:monotonic_time(millisecond)),
-    case await_down(Monitor, Pid, Remaining) of
+    case await_down(Monitor, Pid, supertester_lib:remaining(Deadline)) of
         {ok, _Reason} ->
             ok;
         {error, timeout} ->

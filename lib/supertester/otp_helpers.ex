@@ -127,12 +127,8 @@ defmodule Supertester.OTPHelpers do
   with the rest of the test's cleanup.
   """
   @spec cleanup_on_exit((-> any())) :: :ok
-  def cleanup_on_exit(cleanup_fun) when is_function(cleanup_fun, 0) do
-    %{runtime: runtime} = Context.ensure()
-    :ok = :supertester_isolation.add_cleanup(runtime, cleanup_fun)
-  end
-
-  def cleanup_on_exit(other) do
-    raise ArgumentError, "cleanup_on_exit/1 expects a function of arity 0, got: #{inspect(other)}"
+  def cleanup_on_exit(cleanup_fun) do
+    Context.ensure()
+    Errors.translate(fn -> :supertester_otp.cleanup_on_exit(cleanup_fun) end)
   end
 end
