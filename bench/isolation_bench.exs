@@ -64,29 +64,24 @@ defmodule Bench.Isolation do
     us
   end
 
-  defp source(:plain, name, tests, async) do
-    """
-    defmodule #{inspect(name)} do
-      use ExUnit.Case, async: #{async}
-      for i <- 1..#{tests} do
-        test "t\#{i}" do
-          pid = start_supervised!({Bench.Counter, 0})
-          0 = GenServer.call(pid, :get)
-        end
-      end
-    end
-    """
-  end
-
-  defp source(:plain_registry, name, tests, async) do
-    """
-    defmodule #{inspect(name)} do
-      use ExUnit.Case, async: #{async}
-      for i <- 1..#{tests} do
-        test "t\#{i}" do
+  # Plain ExUnit; with a Registry too when `variant` is :plain_registry.
+  defp source(variant, name, tests, async) when variant in [:plain, :plain_registry] do
+    registry =
+      if variant == :plain_registry do
+        """
           registry = :"bench_registry_\#{System.unique_integer([:positive])}"
           start_supervised!({Registry, keys: :unique, name: registry})
-          pid = start_supervised!({Bench.Counter, 0})
+        """
+      else
+        ""
+      end
+
+    """
+    defmodule #{inspect(name)} do
+      use ExUnit.Case, async: #{async}
+      for i <- 1..#{tests} do
+        test "t\#{i}" do
+    #{registry}      pid = start_supervised!({Bench.Counter, 0})
           0 = GenServer.call(pid, :get)
         end
       end
