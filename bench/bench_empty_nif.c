@@ -1,4 +1,5 @@
-/* The "empty NIF call" baseline of the benchmark (bench/bench_hist.erl).
+/* Baselines of the benchmark: the "empty NIF call" (bench/bench_hist.erl)
+ * and the discarding tracer (bench/bench_trace.erl).
  *
  * empty(Term, Integer) takes the same two arguments as
  * supertester_nif:hist_record/2 and does the least a real NIF must do with
@@ -8,12 +9,13 @@
  * part of the work a histogram record does, not of the call itself. */
 #include <erl_nif.h>
 
-static ERL_NIF_TERM atom_ok;
+static ERL_NIF_TERM atom_ok, atom_discard;
 
 static int on_load(ErlNifEnv *env, void **priv_data, ERL_NIF_TERM info) {
   (void)priv_data;
   (void)info;
   atom_ok = enif_make_atom(env, "ok");
+  atom_discard = enif_make_atom(env, "discard");
   return 0;
 }
 
@@ -31,8 +33,27 @@ static ERL_NIF_TERM empty(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   return atom_ok;
 }
 
+/* The floor of tracing (bench/bench_trace.erl): as an erl_tracer module
+ * whose enabled/3 discards every event, this module costs the traced
+ * process only the VM's trace hook and one NIF call per event. */
+static ERL_NIF_TERM enabled(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)env;
+  (void)argc;
+  (void)argv;
+  return atom_discard;
+}
+
+static ERL_NIF_TERM trace(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)env;
+  (void)argc;
+  (void)argv;
+  return atom_ok;
+}
+
 static ErlNifFunc nif_funcs[] = {
     {"empty", 2, empty, 0},
+    {"enabled", 3, enabled, 0},
+    {"trace", 5, trace, 0},
 };
 
 ERL_NIF_INIT(bench_empty_nif, nif_funcs, on_load, NULL, on_upgrade, NULL)

@@ -10,7 +10,7 @@
 %% benchmark driver then says which file it expected and how to build it.
 -module(bench_empty_nif).
 
--export([empty/2, library_path/0]).
+-export([empty/2, enabled/3, trace/5, library_path/0]).
 
 -on_load(load/0).
 
@@ -18,6 +18,15 @@
 %% that fits in 64 bits. Returns `ok'.
 -spec empty(term(), non_neg_integer()) -> ok.
 empty(_Term, _Value) ->
+    erlang:nif_error({not_loaded, ?MODULE}).
+
+%% @doc As a tracer module: discards every event (the floor of tracing).
+-spec enabled(term(), term(), term()) -> discard.
+enabled(_Tag, _State, _Tracee) ->
+    erlang:nif_error({not_loaded, ?MODULE}).
+
+-spec trace(term(), term(), term(), term(), term()) -> ok.
+trace(_Tag, _State, _Tracee, _Term, _Opts) ->
     erlang:nif_error({not_loaded, ?MODULE}).
 
 %% @doc Where the library is looked for (without the extension).

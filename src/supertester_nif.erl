@@ -23,6 +23,8 @@
          iso_record_new/0, iso_record_watch/3, iso_record_track/4, iso_record_track_process/4,
          iso_record_untrack/3, iso_record_entries/1, iso_record_take/1,
          iso_record_counts/1, iso_snapshot/3, iso_snapshot_diff/4]).
+-export([enabled/3, trace/5, trace_session_new/3, trace_session_drain/2,
+         trace_session_stop/1, trace_session_info/1, supervision_derive/3]).
 -export([library_path/0]).
 
 -on_load(load/0).
@@ -87,3 +89,16 @@ iso_record_take(_Record) -> ?NOT_LOADED.
 iso_record_counts(_Record) -> ?NOT_LOADED.
 iso_snapshot(_Processes, _EtsTables, _Names) -> ?NOT_LOADED.
 iso_snapshot_diff(_Snapshot, _Processes, _EtsTables, _Names) -> ?NOT_LOADED.
+
+%% Tracing (c_src/nif/nif_trace.c): this module is the erl_tracer module
+%% of every supertester_trace session. (The erl_tracer behaviour attribute is
+%% left out: OTP 25 warns about it.)
+enabled(_TraceTag, _Session, _Tracee) -> ?NOT_LOADED.
+trace(_TraceTag, _Session, _Tracee, _TraceTerm, _Opts) -> ?NOT_LOADED.
+trace_session_new(_Owner, _Controller, _Config) -> ?NOT_LOADED.
+trace_session_drain(_Session, _Max) -> ?NOT_LOADED.
+trace_session_stop(_Session) -> ?NOT_LOADED.
+trace_session_info(_Session) -> ?NOT_LOADED.
+
+%% Supervision events (c_src/nif/nif_supervision.c)
+supervision_derive(_Supervisor, _Children, _Events) -> ?NOT_LOADED.

@@ -147,13 +147,16 @@ wait_for_process_restart(Name, OriginalPid) -> wait_for_process_restart(Name, Or
 wait_for_process_restart(Name, OriginalPid, Timeout) when is_pid(OriginalPid) ->
     _ = supertester_lib:check_timeout(timeout, Timeout),
     Deadline = supertester_lib:deadline(Timeout),
+    %% Watch the supervisor before anything can happen: its trace events
+    %% say when the replacement has registered.
+    Watch = supertester_recovery:watch(supertester_recovery:supervisor_of(OriginalPid)),
     Mon = erlang:monitor(process, OriginalPid),
-    case supertester_proc:await_down(Mon, OriginalPid, supertester_lib:remaining(Deadline)) of
+    try supertester_proc:await_down(Mon, OriginalPid, supertester_lib:remaining(Deadline)) of
         {error, timeout} ->
             erlang:demonitor(Mon, [flush]),
             {error, timeout};
         {ok, _} ->
-            supertester_lib:wait_until(
+            supertester_recovery:await(
               fun() ->
                       case supertester_lib:resolve(Name) of
                           New when is_pid(New), New =/= OriginalPid ->
@@ -161,7 +164,9 @@ wait_for_process_restart(Name, OriginalPid, Timeout) when is_pid(OriginalPid) ->
                           _ ->
                               false
                       end
-              end, supertester_lib:remaining(Deadline))
+              end, Watch, Deadline)
+    after
+        supertester_recovery:unwatch(Watch)
     end;
 wait_for_process_restart(_Name, Other, _Timeout) ->
     supertester_lib:bad_arg(original_pid, Other, "a pid").
@@ -186,14 +191,21 @@ wait_for_process_death(Other, _Timeout) ->
 wait_for_supervisor_restart(Supervisor) -> wait_for_supervisor_restart(Supervisor, 1000).
 
 %% @doc `{ok, SupervisorPid}' once every child of the supervisor is
-%% running, `{error, timeout}' otherwise. A child found dead is waited on
-%% through a monitor before the supervisor is asked again.
+%% running, `{error, timeout}' otherwise. The supervisor is asked again
+%% after each of its trace events (see {@link supertester_recovery}); a
+%% child found dead is waited on through a monitor first.
 -spec wait_for_supervisor_restart(supertester_genserver:server(), timeout()) ->
           {ok, pid()} | {error, term()}.
 wait_for_supervisor_restart(Supervisor, Timeout) ->
     _ = supertester_lib:check_timeout(timeout, Timeout),
     Deadline = supertester_lib:deadline(Timeout),
-    supertester_lib:wait_until(fun() -> all_children_running(Supervisor, Deadline) end, Timeout).
+    Watch = supertester_recovery:watch(supertester_lib:resolve(Supervisor)),
+    try
+        supertester_recovery:await(fun() -> all_children_running(Supervisor, Deadline) end,
+                                   Watch, Deadline)
+    after
+        supertester_recovery:unwatch(Watch)
+    end.
 
 all_children_running(Supervisor, Deadline) ->
     try supervisor:which_children(Supervisor) of

@@ -17,11 +17,15 @@ static st_nif_priv_t *priv_new(ErlNifEnv *env, ErlNifResourceFlags flags,
 #define ST_NIF_ATOM_MAKE(name) priv->atom.name = enif_make_atom(env, #name);
   ST_NIF_ATOMS(ST_NIF_ATOM_MAKE)
 #undef ST_NIF_ATOM_MAKE
+#define ST_NIF_NAMED_ATOM_MAKE(field, name) priv->atom.field = enif_make_atom(env, name);
+  ST_NIF_NAMED_ATOMS(ST_NIF_NAMED_ATOM_MAKE)
+#undef ST_NIF_NAMED_ATOM_MAKE
   priv->iso = iso != NULL ? iso : st_nif_iso_state_new();
   if (priv->iso == NULL || !st_nif_hist_open(env, priv, flags) ||
       !st_nif_sampler_open(env, priv, flags) ||
       !st_nif_isolation_open(env, priv, flags) ||
-      !st_nif_snapshot_open(env, priv, flags)) {
+      !st_nif_snapshot_open(env, priv, flags) ||
+      !st_nif_trace_open(env, priv, flags)) {
     if (iso == NULL) st_nif_iso_state_free(priv->iso);
     enif_free(priv);
     return NULL;
@@ -93,6 +97,14 @@ static ErlNifFunc nif_funcs[] = {
     {"iso_record_counts", 1, st_nif_iso_record_counts, 0},
     {"iso_snapshot", 3, st_nif_iso_snapshot, 0},
     {"iso_snapshot_diff", 4, st_nif_iso_snapshot_diff, 0},
+    /* The erl_tracer callbacks: the VM calls them on every traced event. */
+    {"enabled", 3, st_nif_trace_enabled, 0},
+    {"trace", 5, st_nif_trace_trace, 0},
+    {"trace_session_new", 3, st_nif_trace_session_new, 0},
+    {"trace_session_drain", 2, st_nif_trace_session_drain, 0},
+    {"trace_session_stop", 1, st_nif_trace_session_stop, 0},
+    {"trace_session_info", 1, st_nif_trace_session_info, 0},
+    {"supervision_derive", 3, st_nif_supervision_derive, 0},
 };
 
 ERL_NIF_INIT(supertester_nif, nif_funcs, on_load, NULL, on_upgrade, on_unload)

@@ -28,12 +28,24 @@
   X(highest_trackable) X(significant_digits) X(bucket_count) X(memory)    \
   X(capacity) X(retained) X(total) X(dropped) X(none) X(process) X(ets)  \
   X(cleanup) X(processes) X(names) X(added) X(removed) X(exists)          \
-  X(noproc) X(closed) X(not_found) X(in_use) X(created)
+  X(noproc) X(closed) X(not_found) X(in_use) X(created)                  \
+  X(trace) X(discard) X(remove) X(trace_status) X(send)                  \
+  X(send_to_non_existing_process) X(spawn) X(spawned) X(exit) X(link)    \
+  X(unlink) X(getting_linked) X(getting_unlinked) X(unregister) X(extra) \
+  X(normal) X(shutdown) X(EXIT) X(DOWN) X(child_started)                 \
+  X(child_terminated) X(child_restarted) X(supervisor_terminated)        \
+  X(permanent) X(transient) X(temporary)
+
+/* Atoms whose names are C keywords: (field, name). */
+#define ST_NIF_NAMED_ATOMS(Y) Y(receive_, "receive") Y(register_, "register")
 
 typedef struct st_nif_atoms_s {
 #define ST_NIF_ATOM_FIELD(name) ERL_NIF_TERM name;
   ST_NIF_ATOMS(ST_NIF_ATOM_FIELD)
 #undef ST_NIF_ATOM_FIELD
+#define ST_NIF_NAMED_ATOM_FIELD(field, name) ERL_NIF_TERM field;
+  ST_NIF_NAMED_ATOMS(ST_NIF_NAMED_ATOM_FIELD)
+#undef ST_NIF_NAMED_ATOM_FIELD
 } st_nif_atoms_t;
 
 /* Isolation state shared by the whole VM (ids, name pools): created at the
@@ -46,6 +58,7 @@ typedef struct st_nif_priv_s {
   ErlNifResourceType *sampler_type;
   ErlNifResourceType *record_type;
   ErlNifResourceType *snapshot_type;
+  ErlNifResourceType *session_type;
   st_nif_iso_state_t *iso;
 } st_nif_priv_t;
 
@@ -64,6 +77,8 @@ bool st_nif_isolation_open(ErlNifEnv *env, st_nif_priv_t *priv,
                            ErlNifResourceFlags flags);
 bool st_nif_snapshot_open(ErlNifEnv *env, st_nif_priv_t *priv,
                           ErlNifResourceFlags flags);
+bool st_nif_trace_open(ErlNifEnv *env, st_nif_priv_t *priv,
+                       ErlNifResourceFlags flags);
 
 st_nif_iso_state_t *st_nif_iso_state_new(void);
 void st_nif_iso_state_free(st_nif_iso_state_t *s);
@@ -136,5 +151,14 @@ ST_NIF_DECLARE(st_nif_iso_record_take)
 ST_NIF_DECLARE(st_nif_iso_record_counts)
 ST_NIF_DECLARE(st_nif_iso_snapshot)
 ST_NIF_DECLARE(st_nif_iso_snapshot_diff)
+/* nif_trace.c */
+ST_NIF_DECLARE(st_nif_trace_enabled)
+ST_NIF_DECLARE(st_nif_trace_trace)
+ST_NIF_DECLARE(st_nif_trace_session_new)
+ST_NIF_DECLARE(st_nif_trace_session_drain)
+ST_NIF_DECLARE(st_nif_trace_session_stop)
+ST_NIF_DECLARE(st_nif_trace_session_info)
+/* nif_supervision.c */
+ST_NIF_DECLARE(st_nif_supervision_derive)
 
 #endif

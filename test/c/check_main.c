@@ -13,6 +13,8 @@ int main(void) {
   srunner_add_suite(sr, sampler_suite());
   srunner_add_suite(sr, set_suite());
   srunner_add_suite(sr, stats_suite());
+  srunner_add_suite(sr, supervision_suite());
+  srunner_add_suite(sr, trace_suite());
 
   /* CK_NORMAL prints Check's summary line and every failure. */
   srunner_run_all(sr, CK_NORMAL);

@@ -11,5 +11,7 @@ Suite *record_suite(void);
 Suite *sampler_suite(void);
 Suite *set_suite(void);
 Suite *stats_suite(void);
+Suite *supervision_suite(void);
+Suite *trace_suite(void);
 
 #endif

@@ -1,0 +1,160 @@
+%% @doc Section: the cost of tracing a process that receives 1,000,000
+%% messages, and what each tracer still owes when the workload ends.
+%%
+%% One sender sends `{msg, I}' as fast as it can to one receiver, which
+%% counts them; a run lasts from the first send to the receiver's last
+%% receive. Variants, interleaved over the rounds (medians reported):
+%% <ul>
+%% <li>untraced;</li>
+%% <li>floor: a NIF tracer whose `enabled/3' discards every event
+%%     (bench_empty_nif): the VM's own cost of the trace hook;</li>
+%% <li>supertester: a supertester_trace session storing every event
+%%     (term, pid, timestamp) in its C ring, large enough for all;</li>
+%% <li>process tracer counting: `erlang:trace' with a pid tracer that only
+%%     counts its trace messages;</li>
+%% <li>process tracer storing: a pid tracer that keeps every trace message.</li>
+%% </ul>
+%% Backlog: events produced but not yet handled by the tracer when the
+%% receiver is done (a process tracer's queue length; for the C tracer the
+%% events offered but not in the ring, always 0 since it stores on the
+%% traced side). The process tracers are then drained before the next run.
+-module(bench_trace).
+
+-export([run/0]).
+
+-define(MESSAGES, 1000000).
+-define(ROUNDS, 3).
+-define(VARIANTS, [untraced, floor, supertester, pid_counting, pid_storing]).
+
+run() ->
+    io:format("~n== Tracing a process receiving ~b messages ==~n~n", [?MESSAGES]),
+    case code:ensure_loaded(bench_empty_nif) of
+        {module, _} -> ok;
+        Error ->
+            io:format("  bench_empty_nif is not loadable (~p): build it with make -C bench~n",
+                      [Error]),
+            exit(no_empty_nif)
+    end,
+    _ = run_variant(untraced), % warm up
+    Rounds = [maps:from_list([{V, run_variant(V)} || V <- rotate(?VARIANTS, R rem 5)])
+              || R <- lists:seq(1, ?ROUNDS)],
+    Median = fun(V, Key) -> median([maps:get(Key, maps:get(V, Round)) || Round <- Rounds]) end,
+    io:format("  ~b rounds, variants interleaved; medians~n", [?ROUNDS]),
+    io:format("  ~-36s ~12s ~10s ~12s~n", [variant, "msgs/s", "ms", "backlog"]),
+    [io:format("  ~-36s ~12s ~10.1f ~12b~n",
+               [label(V), group(round(?MESSAGES / (Median(V, us) / 1.0e6))),
+                Median(V, us) / 1000, round(Median(V, backlog))])
+     || V <- ?VARIANTS],
+    Floor = Median(floor, us),
+    Ours = Median(supertester, us),
+    Storing = Median(pid_storing, us),
+    Counting = Median(pid_counting, us),
+    io:format("~n  supertester / floor time = ~.2fx (untraced / floor = ~.2fx)~n",
+              [Ours / Floor, Median(untraced, us) / Floor]),
+    io:format("  storing process tracer / supertester time = ~.2fx; counting one = ~.2fx~n",
+              [Storing / Ours, Counting / Ours]),
+    %% Every message, plus the one that starts the receiver.
+    Complete = lists:all(fun(Round) ->
+                                 #{stored := Stored} = maps:get(supertester, Round),
+                                 Stored =:= ?MESSAGES + 1
+                         end, Rounds),
+    [{target, "storing tracer within 1.5x of the discarding floor", Ours =< 1.5 * Floor},
+     {target, "faster than a process tracer that stores events", Ours < Storing},
+     {target, "no backlog when the workload ends", Median(supertester, backlog) == 0},
+     {check, "the C tracer stored every message of every run", Complete}].
+
+label(untraced) -> "untraced";
+label(floor) -> "floor: NIF tracer discarding all";
+label(supertester) -> "supertester C tracer, storing";
+label(pid_counting) -> "process tracer, counting";
+label(pid_storing) -> "process tracer, storing".
+
+run_variant(Variant) ->
+    Receiver = spawn_receiver(),
+    Tracer = start_tracer(Variant, Receiver),
+    Done = make_ref(),
+    Receiver ! {go, self(), Done},
+    T0 = erlang:monotonic_time(microsecond),
+    sender(Receiver, ?MESSAGES),
+    receive {Done, ?MESSAGES} -> ok end,
+    Us = erlang:monotonic_time(microsecond) - T0,
+    Result = finish_tracer(Variant, Tracer, Receiver),
+    Receiver ! stop,
+    maps:merge(#{us => Us}, Result).
+
+spawn_receiver() ->
+    spawn(fun() ->
+                  receive {go, From, Done} -> receive_loop(From, Done, 0) end
+          end).
+
+receive_loop(From, Done, ?MESSAGES) ->
+    From ! {Done, ?MESSAGES},
+    receive stop -> ok end;
+receive_loop(From, Done, N) ->
+    receive {msg, _} -> receive_loop(From, Done, N + 1) end.
+
+%% The sending loop runs in a process of its own, on the other scheduler.
+sender(Receiver, N) ->
+    spawn(fun() -> send_loop(Receiver, N) end).
+
+send_loop(_Receiver, 0) -> ok;
+send_loop(Receiver, N) ->
+    Receiver ! {msg, N},
+    send_loop(Receiver, N - 1).
+
+start_tracer(untraced, _Receiver) ->
+    none;
+start_tracer(floor, Receiver) ->
+    1 = erlang:trace(Receiver, true, ['receive', {tracer, bench_empty_nif, []}]),
+    none;
+start_tracer(supertester, Receiver) ->
+    {ok, Session} = supertester_trace:start([Receiver],
+                                            #{events => ['receive'], max_events => 0,
+                                              capacity => 2 * ?MESSAGES}),
+    Session;
+start_tracer(Kind, Receiver) when Kind =:= pid_counting; Kind =:= pid_storing ->
+    Tracer = spawn(fun() -> pid_tracer(Kind, 0, []) end),
+    1 = erlang:trace(Receiver, true, ['receive', {tracer, Tracer}]),
+    Tracer.
+
+finish_tracer(untraced, none, _Receiver) ->
+    #{backlog => 0};
+finish_tracer(floor, none, Receiver) ->
+    erlang:trace(Receiver, false, ['receive']),
+    #{backlog => 0};
+finish_tracer(supertester, Session, _Receiver) ->
+    #{offered := Offered, stored := Stored} = supertester_trace:info(Session),
+    Backlog = Offered - Stored,
+    _ = supertester_trace:stop(Session),
+    #{backlog => Backlog, stored => Stored};
+finish_tracer(_PidTracer, Tracer, Receiver) ->
+    {message_queue_len, Backlog} = process_info(Tracer, message_queue_len),
+    erlang:trace(Receiver, false, ['receive']),
+    Ref = make_ref(),
+    Tracer ! {done, self(), Ref},
+    receive {Ref, _Count} -> ok end,
+    #{backlog => Backlog}.
+
+pid_tracer(Kind, Count, Kept) ->
+    receive
+        {done, From, Ref} -> From ! {Ref, Count};
+        Event when Kind =:= pid_counting, element(1, Event) =:= trace ->
+            pid_tracer(Kind, Count + 1, Kept);
+        Event when element(1, Event) =:= trace ->
+            pid_tracer(Kind, Count + 1, [Event | Kept])
+    end.
+
+rotate(List, N) ->
+    {Front, Back} = lists:split(N, List),
+    Back ++ Front.
+
+median(Xs) ->
+    Sorted = lists:sort(Xs),
+    lists:nth((length(Sorted) + 1) div 2, Sorted).
+
+group(N) ->
+    S = integer_to_list(N),
+    lists:reverse(group_rev(lists:reverse(S))).
+
+group_rev([A, B, C, D | Rest]) -> [A, B, C, $, | group_rev([D | Rest])];
+group_rev(Short) -> Short.
