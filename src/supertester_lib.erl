@@ -179,9 +179,10 @@ format_bytes(B) ->
 
 %% @doc Evaluates `Check' until it returns `{true, Value}', at most
 %% `Timeout' ms in all, waiting 1, 2, 4, 8, then 16 ms between tries. This
-%% is the fallback for conditions no event announces (a name registered
-%% again after a restart); where a monitor or a reply can say it, the
-%% callers wait on that instead.
+%% is the fallback for conditions no event announces (an ETS entry, a
+%% Registry entry) and for supervisors that cannot be traced (traced by
+%% someone else); where a monitor, a reply or a trace event can say it, the
+%% callers wait on that instead (see supertester_recovery).
 -spec wait_until(fun(() -> {true, Value} | term()), timeout()) -> {ok, Value} | {error, timeout}.
 wait_until(Check, Timeout) ->
     wait_until(Check, deadline(Timeout), 1).

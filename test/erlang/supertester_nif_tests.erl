@@ -55,7 +55,8 @@ fuzz(Cases) ->
     {ok, Sampler} = supertester_nif:sampler_new(16),
     {ok, Record} = supertester_nif:iso_record_new(),
     {ok, Snapshot} = supertester_nif:iso_snapshot(processes(), ets:all(), registered()),
-    Resources = [Hist, Sampler, Record, Snapshot],
+    Session = supertester_nif:trace_session_new(self(), self(), trace_config()),
+    Resources = [Hist, Sampler, Record, Snapshot, Session],
     Nifs = [{F, A} || {F, A} <- supertester_nif:module_info(exports),
                       not lists:member(F, [module_info, library_path])],
     Call = proper_types:bind(proper_types:elements(Nifs),
@@ -92,7 +93,24 @@ edge_values() ->
      [], [1 | 2], <<>>, <<1, 2, 3>>, self(), make_ref(), fun() -> ok end,
      long_numbers, long_points,
      [50, 99, 99.9], [50, 101], [{1, 2}, {1, 2}],
-     process, ets, cleanup, none, self_pid, {some_pool, 0}, fun() -> ok end].
+     process, ets, cleanup, none, self_pid, {some_pool, 0}, fun() -> ok end,
+     trace_config(), maps:remove(kinds, trace_config()), trace_config(#{capacity => 0}),
+     trace_config(#{kinds => [bogus]}), trace_config(#{notify => undefined}),
+     'receive', spawn, exit, trace_status, permanent, temporary,
+     [{self(), permanent}], [{undefined, transient}, {self(), bogus}],
+     [{0, 1, self(), spawn, self(), undefined}],
+     [{0, 1, self(), 'receive', {'EXIT', self(), killed}, undefined}],
+     [{0, 1, self(), 'receive', {'DOWN', make_ref(), process, self(), x}, undefined}],
+     #{extra => self()}].
+
+%% A valid trace session configuration, with some keys replaced.
+trace_config() -> trace_config(#{}).
+
+trace_config(Changes) ->
+    maps:merge(#{kinds => ['receive', spawn], notify_kinds => ['receive'], notify => self(),
+                 only => [], max_events => 100, max_rate => 0, max_payload => 64,
+                 capacity => 16},
+               Changes).
 
 %% Long lists (past the dirty-scheduler threshold) stand as tokens while
 %% PropEr generates and shrinks, which would otherwise copy them each time.
