@@ -141,7 +141,7 @@ wait_for_exit(Pid) ->
 wait_for_exit(Pid, Opts0) when is_pid(Pid) ->
     Opts = supertester_lib:options(wait_for_exit, Opts0, [timeout]),
     Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, ?RECOVERY_TIMEOUT)),
-    case supertester_proc:await_down(Pid, Timeout) of
+    case supertester_otp:wait_for_process_death(Pid, Timeout) of
         {ok, _Reason} -> ok;
         {error, timeout} -> {error, timeout}
     end;
@@ -162,7 +162,7 @@ test_restart(Process, TestFun) ->
 test_restart(Process, TestFun, Opts0) ->
     Opts = supertester_lib:options(test_restart, Opts0, [timeout]),
     Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, ?RECOVERY_TIMEOUT)),
-    supertester_lib:check_fun(test_fn, TestFun, 0),
+    _ = supertester_lib:check_fun(test_fn, TestFun, 0),
     case supertester_lib:resolve(Process) of
         Pid when is_pid(Pid) ->
             _ = TestFun(),

@@ -31,7 +31,7 @@ trace_messages(Target, Fun) ->
 trace_messages(Target, Fun, Opts0) ->
     Opts = supertester_lib:options(trace_messages, Opts0, [max_messages, max_message_bytes]),
     Pid = supertester_lib:resolve_local_pid(target, Target),
-    supertester_lib:check_fun(function, Fun, 0),
+    _ = supertester_lib:check_fun(function, Fun, 0),
     Initial = mailbox(Pid),
     Session = case supertester_trace:start(
                      [Pid], #{events => ['receive'],

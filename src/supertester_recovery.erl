@@ -94,7 +94,7 @@ await_exit_handled(Sup, Child, none, Deadline) ->
     %% No events: the child's death is certain (monitor), the supervisor's
     %% handling of it is not; accept the first answer that no longer lists
     %% the dead pid.
-    _ = supertester_proc:await_down(Child, supertester_lib:remaining(Deadline)),
+    _ = supertester_otp:wait_for_process_death(Child, supertester_lib:remaining(Deadline)),
     case supertester_lib:wait_until(
            fun() -> case children(Sup) of
                         {ok, Cs} -> {lists:keymember(Child, 2, Cs) =:= false, {ok, Cs}};

@@ -103,7 +103,7 @@ victims({kill_child, Id}, Children) ->
 victims({kill_children, Ids}, Children) when is_list(Ids) ->
     [victim(Id, Children) || Id <- Ids];
 victims({cascade_failure, Id}, Children) ->
-    victim(Id, Children),
+    _ = victim(Id, Children),
     lists:dropwhile(fun({I, _}) -> I =/= Id end, Children);
 victims(Other, _Children) ->
     supertester_lib:bad_arg(scenario, Other,
