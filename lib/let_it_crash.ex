@@ -67,12 +67,12 @@ defmodule LetItCrash do
   """
   @spec recovered?(atom(), pid() | keyword()) :: boolean()
   def recovered?(process_name, original_pid_or_opts \\ []) do
-    Errors.translate(fn -> :supertester_crash."recovered?"(process_name, original_pid_or_opts) end)
+    Errors.translate(fn -> :supertester_crash.recovered?(process_name, original_pid_or_opts) end)
   end
 
   @spec recovered?(atom(), pid(), keyword()) :: boolean()
   def recovered?(process_name, original_pid, opts) do
-    Errors.translate(fn -> :supertester_crash."recovered?"(process_name, original_pid, opts) end)
+    Errors.translate(fn -> :supertester_crash.recovered?(process_name, original_pid, opts) end)
   end
 
   @doc "Waits for a registered process to exist and be alive: `:ok` or `{:error, :timeout}`."
@@ -165,7 +165,17 @@ defmodule LetItCrash do
   """
   @spec assert_supervision_impact(pid() | atom(), atom(), keyword()) :: :ok | {:error, term()}
   def assert_supervision_impact(supervisor, target, opts) do
-    Errors.translate(fn -> :supertester_crash.assert_supervision_impact(supervisor, target, opts) end)
+    case Errors.translate(fn -> :supertester_crash.assert_supervision_impact(supervisor, target, opts) end) do
+      {:error, {:unexpected_impact, report}} -> {:error, {:unexpected_impact, elixir_report(report)}}
+      other -> other
+    end
+  end
+
+  # Erlang's `undefined' (no process) reads `nil' in Elixir.
+  defp elixir_report(report) do
+    Map.new(report, fn {name, seen} ->
+      {name, Map.new(seen, fn {k, v} -> {k, if(v == :undefined, do: nil, else: v)} end)}
+    end)
   end
 
   @doc """

@@ -36,6 +36,7 @@ crash(Process, Type) when is_pid(Process); is_atom(Process) ->
         Pid when is_pid(Pid) ->
             supertester_recovery:remember_crash(Pid, supertester_recovery:supervisor_of(Pid)),
             remember_name(Pid),
+            remember_tables(Pid),
             exit(Pid, Type),
             ok;
         undefined ->
@@ -51,6 +52,19 @@ remember_name(Pid) ->
             ok;
         _ ->
             ok
+    end.
+
+%% The tables the process owns go with it: verify_ets_cleanup compares
+%% their owner later with this one.
+remember_tables(Pid) ->
+    _ = [put({supertester_crashed_table, table_key(T)}, Pid)
+         || T <- ets:all(), catch ets:info(T, owner) =:= Pid],
+    ok.
+
+table_key(Table) ->
+    case catch ets:info(Table, named_table) of
+        true -> ets:info(Table, name);
+        _ -> Table
     end.
 
 %% @doc Whether the process registered as `Name' was restarted: the name
@@ -243,7 +257,9 @@ child_id(_Sup, _Pid) ->
 %% @doc Checks what became of an ETS entry after a crash: by default that
 %% it is gone (`expect_cleanup', default true) and, with
 %% `expect_recreate' (default false), that it then comes back. A table
-%% that disappears with its owner counts as cleaned up. ETS announces
+%% that disappeared with the crashed process counts as cleaned up, even
+%% when its restarted successor already made a new one of the same name
+%% (the owner crashed by {@link crash/2} is remembered). ETS announces
 %% nothing, so this checks with a short back-off, at most `timeout' ms
 %% (default 1000). `ok' or `{error, Reason}'.
 -spec verify_ets_cleanup(atom() | ets:tid(), term()) -> ok | {error, term()}.
@@ -259,7 +275,10 @@ verify_ets_cleanup(Table, Key, Opts0) ->
     Deadline = supertester_lib:deadline(Timeout),
     Cleanup = maps:get(expect_cleanup, Opts, true),
     Recreate = maps:get(expect_recreate, Opts, false),
-    Owner = table_owner(Table),
+    Owner = case get({supertester_crashed_table, Table}) of
+                Crashed when is_pid(Crashed) -> Crashed;
+                undefined -> table_owner(Table)
+            end,
     Present = fun() -> entry_present(Table, Key) end,
     case Cleanup of
         false ->
@@ -268,10 +287,9 @@ verify_ets_cleanup(Table, Key, Opts0) ->
                 false -> {error, {entry_missing, Table, Key}}
             end;
         true ->
-            %% Gone, or already back under a new owner (cleaned and
-            %% recreated before we looked).
-            Cleaned = fun() -> (not Present()) orelse
-                                   (Recreate andalso replaced(Table, Owner)) end,
+            %% Gone, or already back in a table with a new owner (cleaned
+            %% and recreated before we looked).
+            Cleaned = fun() -> (not Present()) orelse replaced(Table, Owner) end,
             case supertester_lib:wait_until(fun() -> {Cleaned(), ok} end,
                                             supertester_lib:remaining(Deadline)) of
                 {error, timeout} ->

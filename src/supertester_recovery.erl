@@ -122,12 +122,19 @@ children(Sup) ->
         exit:_ -> {error, supervisor_down}
     end.
 
-%% @doc The supervisor (parent) of a live process, else `undefined'.
+%% @doc The supervisor of a process: its parent when that runs a
+%% supervisor, else the one remembered when it was crashed, else
+%% `undefined'.
 -spec supervisor_of(pid()) -> pid() | undefined.
 supervisor_of(Pid) when is_pid(Pid), node(Pid) =:= node() ->
     case erlang:process_info(Pid, parent) of
-        {parent, Parent} when is_pid(Parent) -> Parent;
-        _ -> crashed_parent(Pid)
+        {parent, Parent} when is_pid(Parent) ->
+            case supertester_sup:is_supervisor(Parent) of
+                true -> Parent;
+                false -> undefined
+            end;
+        _ ->
+            crashed_parent(Pid)
     end;
 supervisor_of(_) ->
     undefined.

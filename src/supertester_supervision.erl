@@ -26,6 +26,9 @@
                      ids := tuple(), children := [{pid() | undefined, atom()}]}.
 
 -define(DEFAULT_TIMEOUT, 5000).
+%% How long stopping a trace waits for the supervisor to handle the deaths
+%% that came before the stop.
+-define(SETTLE_TIMEOUT, 5000).
 
 %% @doc Kills children of a supervisor and reports which restarted.
 %% `Scenario' is `{kill_child, Id}', `{kill_children, [Id]}' or
@@ -101,13 +104,22 @@ start_order(Children) ->
 victims({kill_child, Id}, Children) ->
     victims({kill_children, [Id]}, Children);
 victims({kill_children, Ids}, Children) when is_list(Ids) ->
-    [victim(Id, Children) || Id <- Ids];
+    [victim(Id, Children) || Id <- dedupe(Ids)];
 victims({cascade_failure, Id}, Children) ->
     _ = victim(Id, Children),
     lists:dropwhile(fun({I, _}) -> I =/= Id end, Children);
 victims(Other, _Children) ->
     supertester_lib:bad_arg(scenario, Other,
                             "{kill_child, Id}, {kill_children, [Id]} or {cascade_failure, Id}").
+
+%% Each id once, in the order given.
+dedupe(Ids) ->
+    lists:reverse(lists:foldl(fun(Id, Seen) ->
+                                      case lists:member(Id, Seen) of
+                                          true -> Seen;
+                                          false -> [Id | Seen]
+                                      end
+                              end, [], Ids)).
 
 victim(Id, Children) ->
     case lists:keyfind(Id, 1, Children) of
@@ -204,14 +216,24 @@ child_module(Pid, Mods) ->
     end.
 
 format_diff({Path, missing_child, Id, _}) ->
-    io_lib:format("~s: child ~0tp is missing", [path(Path), Id]);
+    io_lib:format("~s: child ~s is missing", [path(Path), show(Id)]);
 format_diff({Path, unexpected_child, _, Id}) ->
-    io_lib:format("~s: child ~0tp is not expected", [path(Path), Id]);
+    io_lib:format("~s: child ~s is not expected", [path(Path), show(Id)]);
 format_diff({Path, What, Expected, Actual}) ->
-    io_lib:format("~s: ~s expected ~0tp, got ~0tp", [path(Path), What, Expected, Actual]).
+    io_lib:format("~s: ~s expected ~s, got ~s", [path(Path), What, show(Expected), show(Actual)]).
 
 path([]) -> "root";
-path(Ids) -> lists:join(" > ", [io_lib:format("~0tp", [I]) || I <- Ids]).
+path(Ids) -> lists:join(" > ", [show(I) || I <- Ids]).
+
+%% Elixir modules as Elixir writes them (MyApp.Worker, not
+%% 'Elixir.MyApp.Worker'); everything else as Erlang prints it.
+show(Atom) when is_atom(Atom) ->
+    case atom_to_list(Atom) of
+        "Elixir." ++ Name -> Name;
+        _ -> io_lib:format("~0tp", [Atom])
+    end;
+show(Term) ->
+    io_lib:format("~0tp", [Term]).
 
 %% @doc Starts recording supervision events. The stop function returns
 %% them in order: `{child_started, Id, Pid}', `{child_terminated, Id, Pid,
@@ -250,35 +272,73 @@ start_trace(SupRef, Opts0) ->
 -spec stop_trace(trace()) -> #{events := [supervision_event()],
                               restart_latency_ns := [non_neg_integer()], info := map()}.
 stop_trace(#{session := Session, supervisor := Sup, ids := Ids, children := Map}) ->
+    %% Deaths that happened before the stop are part of the trace: let the
+    %% supervisor handle them first (it lists no dead pid once it has).
+    _ = supertester_lib:wait_until(fun() -> {settled(Sup), ok} end, ?SETTLE_TIMEOUT),
     #{events := Raw, info := Info} = supertester_trace:stop(Session),
     Derived = supertester_nif:supervision_derive(Sup, Map, Raw),
-    Named = [name_event(E, Sup, Ids) || E <- Derived],
+    Names = new_child_ids(Derived, tuple_size(Ids), Sup),
+    Named = [name_event(E, Sup, Ids, Names) || E <- Derived],
     #{events => Named,
       restart_latency_ns => [L || {child_restarted, _, _, _, _, L} <- Derived],
       info => Info}.
 
-name_event({child_started, Index, Pid, _Time}, Sup, Ids) ->
-    {child_started, id_of(Index, Pid, Sup, Ids), Pid};
-name_event({child_terminated, Index, Pid, Reason, _Time}, Sup, Ids) ->
-    {child_terminated, id_of(Index, Pid, Sup, Ids), Pid, Reason};
-name_event({child_restarted, Index, Old, New, _Time, _Latency}, Sup, Ids) ->
-    {child_restarted, id_of(Index, New, Sup, Ids), Old, New};
-name_event({supervisor_terminated, Reason, _Time}, Sup, _Ids) ->
+%% Whether the supervisor has handled every death: it is gone, or none of
+%% the pids it lists is dead.
+settled(Sup) ->
+    case which_children(Sup, 1000) of
+        {ok, Children} -> lists:all(fun({_, P, _, _}) -> not is_pid(P) orelse is_process_alive(P) end,
+                                    Children);
+        {error, _} -> true
+    end.
+
+name_event({child_started, Index, Pid, _Time}, _Sup, Ids, Names) ->
+    {child_started, id_of(Index, Ids, Names), Pid};
+name_event({child_terminated, Index, Pid, Reason, _Time}, _Sup, Ids, Names) ->
+    {child_terminated, id_of(Index, Ids, Names), Pid, Reason};
+name_event({child_restarted, Index, Old, New, _Time, _Latency}, _Sup, Ids, Names) ->
+    {child_restarted, id_of(Index, Ids, Names), Old, New};
+name_event({supervisor_terminated, Reason, _Time}, Sup, _Ids, _Names) ->
     {supervisor_terminated, Sup, Reason}.
 
 %% Children known when the trace started have their id; a child added
-%% since is looked up among the supervisor's children now.
-id_of(Index, _Pid, _Sup, Ids) when Index < tuple_size(Ids) ->
+%% since is named after the supervisor's children now, through any of the
+%% pids it had (the last one is usually the one still running).
+id_of(Index, Ids, _Names) when Index < tuple_size(Ids) ->
     element(Index + 1, Ids);
-id_of(_Index, Pid, Sup, _Ids) ->
-    try supervisor:which_children(Sup) of
-        Children ->
-            case lists:keyfind(Pid, 2, Children) of
-                {Id, Pid, _, _} -> Id;
-                false -> undefined
-            end
+id_of(Index, _Ids, Names) ->
+    maps:get(Index, Names, undefined).
+
+new_child_ids(Derived, Known, Sup) ->
+    Pids = lists:foldl(fun({child_started, I, P, _}, Acc) when I >= Known -> add_pid(I, P, Acc);
+                          ({child_restarted, I, _, P, _, _}, Acc) when I >= Known -> add_pid(I, P, Acc);
+                          (_, Acc) -> Acc
+                       end, #{}, Derived),
+    case map_size(Pids) of
+        0 -> #{};
+        _ ->
+            ById = case which_children(Sup, 1000) of
+                       {ok, Children} -> [{P, Id} || {Id, P, _, _} <- Children, is_pid(P)];
+                       {error, _} -> []
+                   end,
+            maps:filtermap(fun(_I, Ps) ->
+                                   case [Id || P <- Ps, {Q, Id} <- ById, Q =:= P] of
+                                       [Id | _] -> {true, Id};
+                                       [] -> false
+                                   end
+                           end, Pids)
+    end.
+
+add_pid(I, P, Acc) -> maps:update_with(I, fun(Ps) -> [P | Ps] end, [P], Acc).
+
+%% supervisor:which_children/1 waits forever; a supervisor busy starting a
+%% slow child must not hold a bounded wait past its deadline.
+which_children(Sup, Timeout) ->
+    try gen_server:call(Sup, which_children, Timeout) of
+        Children when is_list(Children) -> {ok, Children};
+        Other -> {error, Other}
     catch
-        exit:_ -> undefined
+        exit:Reason -> {error, Reason}
     end.
 
 pid_or_undefined(Pid) when is_pid(Pid) -> Pid;
@@ -305,22 +365,22 @@ wait_for_supervisor_stabilization(SupRef, Timeout) ->
     Deadline = supertester_lib:deadline(supertester_lib:check_timeout(timeout, Timeout)),
     Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
     Watch = supertester_recovery:watch(Sup),
-    try supertester_recovery:await(fun() -> {stable(Sup), ok} end, Watch, Deadline) of
+    try supertester_recovery:await(fun() -> {stable(Sup, Deadline), ok} end, Watch, Deadline) of
         {ok, ok} -> ok;
         {error, timeout} -> {error, timeout}
     after
         supertester_recovery:unwatch(Watch)
     end.
 
-stable(Sup) ->
-    try supervisor:which_children(Sup) of
-        Children ->
+stable(Sup, Deadline) ->
+    case which_children(Sup, max(1, supertester_lib:remaining(Deadline))) of
+        {ok, Children} ->
             lists:all(fun({_, Pid, _, _}) when is_pid(Pid) -> is_process_alive(Pid);
                          ({_, undefined, _, _}) -> true; % stopped, not restarting
                          ({_, _, _, _}) -> false % restarting
-                      end, Children)
-    catch
-        exit:_ -> false
+                      end, Children);
+        {error, _} ->
+            false
     end.
 
 %% @doc How many children are running (`active' in

@@ -40,6 +40,10 @@
 
 -export([start/2, drain/1, stop/1, info/1, session_ref/1, targets/1]).
 -export([flush_notifications/1]).
+%% Internal: the entry point of a session's controller process (spawned by
+%% module and function, so its initial call names this module and tracing
+%% it is refused).
+-export([controller/1]).
 
 -export_type([session/0, event/0, kind/0]).
 
@@ -204,15 +208,15 @@ refusal([Pid | Rest], #{notify := Notify} = Config) ->
     end.
 
 toolkit_process(Pid) ->
-    case erlang:process_info(Pid, initial_call) of
-        {initial_call, {Module, _, _}} ->
-            lists:member(Module, [?MODULE, supertester_janitor]);
+    case erlang:process_info(Pid, [initial_call, registered_name]) of
+        [{initial_call, {Module, _, _}}, {registered_name, Name}] ->
+            Module =:= ?MODULE orelse Name =:= supertester_janitor;
         _ ->
             false
     end.
 
 start_session(Owner, Pids, Config, Flags) ->
-    Controller = spawn(fun() -> controller(Owner) end),
+    Controller = spawn(?MODULE, controller, [Owner]),
     Ref = supertester_nif:trace_session_new(Owner, Controller, Config),
     Traced = [Pid || Pid <- Pids, trace_on(Pid, Ref, Flags)],
     Controller ! {session, Ref, Traced, Flags, maps:get(notify, Config)},
@@ -229,6 +233,7 @@ trace_on(Pid, Ref, Flags) ->
 %% The controller: one unlinked process per session. It outlives a crashing
 %% owner long enough to clear the flags, and clears them too when a limit
 %% stops the session on the traced side.
+-spec controller(pid()) -> ok.
 controller(Owner) ->
     OwnerMon = erlang:monitor(process, Owner),
     receive
@@ -250,7 +255,8 @@ controller_loop(#{ref := Ref, owner_mon := OwnerMon} = State) ->
             controller_loop(State);
         {stop, From, Tag} ->
             clear(State),
-            From ! {Tag, stopped};
+            From ! {Tag, stopped},
+            ok;
         {'DOWN', OwnerMon, process, _, _} ->
             _ = supertester_nif:trace_session_stop(Ref),
             clear(State)

@@ -7,8 +7,12 @@
  *     probing and backward-shift deletion (as in record.c). It is sized for
  *     every child of the map, not only the running ones, so a restart never
  *     allocates: only a new child can fail with ST_ENOMEM;
- *   - a binary min-heap of the children waiting for a restart, so a spawn
- *     goes to the first of them in start order.
+ *   - a binary min-heap of the children waiting for a restart, ordered by
+ *     (episode, start order), so a spawn goes to the right one. An episode
+ *     is one exit the supervisor has to handle: each 'EXIT' opens one, in
+ *     the order they arrive (a one_for_one supervisor restarts in that
+ *     order); the siblings it then shuts down ('DOWN') join the episode
+ *     it is handling, the oldest open one, and restart in start order.
  *
  * Invariants: cap is a power of two, len <= cap, the heap array has room
  * for cap entries (a child waits at most once), the index has 2 * cap
@@ -24,6 +28,7 @@ typedef struct {
   uint64_t pid;      /* current pid, 0 when not running */
   uint64_t last_pid; /* the pid it had when it last terminated */
   int64_t fail_time; /* waiting: time of the exit that caused the restart */
+  uint64_t episode;  /* waiting: the exit being handled, see above */
   st_supv_restart_t restart;
   bool has_fail_time; /* false when no CHILD_EXIT preceded the wait */
 } child_t;
@@ -38,6 +43,7 @@ struct st_supv_s {
   size_t len, cap;
   size_t *heap; /* indices of the waiting children, smallest on top */
   size_t nwaiting;
+  uint64_t episodes; /* episodes opened so far */
   bucket_t *index;
   size_t nbuckets;
   int64_t last_fail; /* time of the last CHILD_EXIT of a current child */
@@ -94,11 +100,17 @@ static void index_delete(st_supv_t *s, uint64_t pid) {
 
 /* ------------------------------------------------------------------- heap */
 
+/* Whether waiting child a restarts before waiting child b. */
+static bool before(const st_supv_t *s, size_t a, size_t b) {
+  uint64_t ea = s->children[a].episode, eb = s->children[b].episode;
+  return ea < eb || (ea == eb && a < b);
+}
+
 static void heap_push(st_supv_t *s, size_t child) {
   size_t i = s->nwaiting++;
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (s->heap[parent] <= child) break;
+    if (!before(s, child, s->heap[parent])) break;
     s->heap[i] = s->heap[parent];
     i = parent;
   }
@@ -115,8 +127,8 @@ static size_t heap_pop(st_supv_t *s) {
   for (;;) {
     size_t c = 2 * i + 1;
     if (c >= n) break;
-    if (c + 1 < n && s->heap[c + 1] < s->heap[c]) c++;
-    if (last <= s->heap[c]) break;
+    if (c + 1 < n && before(s, s->heap[c + 1], s->heap[c])) c++;
+    if (!before(s, s->heap[c], last)) break;
     s->heap[i] = s->heap[c];
     i = c;
   }
@@ -260,10 +272,20 @@ static void on_termination(st_supv_t *s, const st_supv_input_t *in,
   default: waits = false; break; /* temporary: leaves the map */
   }
   if (waits) {
-    /* The restart's cause: for an exit, this exit (just recorded); for a
-     * shutdown, the exit that made the supervisor shut siblings down. */
-    c->fail_time = s->last_fail;
-    c->has_fail_time = s->has_last_fail;
+    if (!exited && s->nwaiting > 0) {
+      /* Shut down while the supervisor handles the oldest open episode:
+       * it restarts with that one, caused by the same exit. */
+      const child_t *front = &s->children[s->heap[0]];
+      c->episode = front->episode;
+      c->fail_time = front->fail_time;
+      c->has_fail_time = front->has_fail_time;
+    } else {
+      /* An exit opens an episode; so does a shutdown outside any
+       * (terminate_child), caused by the last exit if any. */
+      c->episode = ++s->episodes;
+      c->fail_time = s->last_fail;
+      c->has_fail_time = s->has_last_fail;
+    }
     heap_push(s, i);
   }
   *ev = (st_supv_event_t){.kind = ST_SUPV_CHILD_TERMINATED,

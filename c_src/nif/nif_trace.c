@@ -266,6 +266,63 @@ ERL_NIF_TERM st_nif_trace_enabled(ErlNifEnv *env, int argc,
   return a->trace;
 }
 
+/* Payloads are stored in one of two forms, told apart by their first byte:
+ *   131 (the external term format's version byte): enif_term_to_binary's
+ *       encoding, for any term;
+ *   'I': an immediate term (an atom, a small integer, a local pid, []) or a
+ *       flat tuple of up to 4 of them, as the raw term words.
+ * Immediates mean the same in every environment and are never freed (OTP
+ * does not collect atoms), so their words can be stored and rebuilt as is.
+ * Most small messages ({msg, N}, {'EXIT', Pid, killed}) take the second
+ * form, which spares the traced process an allocation and an encoding. */
+#define RAW_TAG 'I'
+#define RAW_SINGLE 0xFF
+#define RAW_MAX_ARITY 4
+#define SMALL_LIMIT (INT64_C(1) << 59) /* small integers on 64-bit VMs */
+
+static bool is_immediate(ErlNifEnv *env, ERL_NIF_TERM t) {
+  ErlNifSInt64 i;
+  ErlNifPid p;
+  if (enif_is_atom(env, t) || enif_is_empty_list(env, t)) return true;
+  if (enif_get_int64(env, t, &i)) return i > -SMALL_LIMIT && i < SMALL_LIMIT;
+  return enif_get_local_pid(env, t, &p);
+}
+
+/* Writes the raw form of `t` to buf; returns its length, or 0 when `t` has
+ * no raw form. */
+static uint32_t encode_raw(ErlNifEnv *env, ERL_NIF_TERM t,
+                           uint8_t buf[2 + RAW_MAX_ARITY * sizeof(ERL_NIF_TERM)]) {
+  const ERL_NIF_TERM *elems;
+  int arity;
+  buf[0] = RAW_TAG;
+  if (is_immediate(env, t)) {
+    buf[1] = RAW_SINGLE;
+    memcpy(buf + 2, &t, sizeof t);
+    return 2 + sizeof t;
+  }
+  if (!enif_get_tuple(env, t, &arity, &elems) || arity < 1 || arity > RAW_MAX_ARITY)
+    return 0;
+  for (int i = 0; i < arity; i++)
+    if (!is_immediate(env, elems[i])) return 0;
+  buf[1] = (uint8_t)arity;
+  memcpy(buf + 2, elems, (size_t)arity * sizeof *elems);
+  return 2 + (uint32_t)arity * sizeof *elems;
+}
+
+/* Rebuilds a stored payload; false for bytes that are neither form. */
+static bool decode_payload(ErlNifEnv *env, const uint8_t *data, uint32_t len,
+                           ERL_NIF_TERM *out) {
+  if (len >= 2 && data[0] == RAW_TAG) {
+    ERL_NIF_TERM words[RAW_MAX_ARITY];
+    size_t n = data[1] == RAW_SINGLE ? 1 : data[1];
+    if (n < 1 || n > RAW_MAX_ARITY || len != 2 + n * sizeof words[0]) return false;
+    memcpy(words, data + 2, n * sizeof words[0]);
+    *out = data[1] == RAW_SINGLE ? words[0] : enif_make_tuple_from_array(env, words, (unsigned)n);
+    return true;
+  }
+  return enif_binary_to_term(env, data, len, out, 0) != 0;
+}
+
 /* The stored form of an event: the term, with `extra` for the kinds that
  * have one. Encoded once here; decoded when drained. */
 static ERL_NIF_TERM payload_term(ErlNifEnv *env, uint32_t k, ERL_NIF_TERM term,
@@ -310,6 +367,8 @@ ERL_NIF_TERM st_nif_trace_trace(ErlNifEnv *env, int argc,
   int64_t now = (int64_t)enif_monotonic_time(ERL_NIF_NSEC);
   ERL_NIF_TERM payload = payload_term(env, k, argv[3], argv[4]);
   ErlNifBinary bin, big;
+  uint8_t raw[2 + RAW_MAX_ARITY * sizeof(ERL_NIF_TERM)];
+  const uint8_t *bytes = NULL;
   int encoded = 0;
   uint32_t offered;
   if ((k == K_RECEIVE || k == K_SEND) && enif_inspect_binary(env, argv[3], &big) &&
@@ -317,15 +376,19 @@ ERL_NIF_TERM st_nif_trace_trace(ErlNifEnv *env, int argc,
     /* A binary message over the limit is never copied: the ring records
      * its size and the truncation. */
     offered = big.size > UINT32_MAX ? UINT32_MAX : (uint32_t)big.size;
+  } else if ((offered = encode_raw(env, payload, raw)) != 0 &&
+             offered <= s->max_payload) {
+    bytes = raw; /* else the encoded size is the one to report */
   } else if (enif_term_to_binary(env, payload, &bin)) {
     encoded = 1;
+    bytes = bin.data;
     offered = bin.size > UINT32_MAX ? UINT32_MAX : (uint32_t)bin.size;
   } else {
     return ok;
   }
   int tripped = 0;
   st_trace_push_t pushed = st_trace_push(s->ring, now, (uint64_t)tracee.pid, k,
-                                         encoded ? bin.data : NULL, offered,
+                                         bytes, offered,
                                          &tripped);
   if (encoded) enif_release_binary(&bin);
   if (pushed == ST_TRACE_STORED && s->has_notify && (s->notify_kinds & (1u << k))) {
@@ -353,7 +416,7 @@ static int drain_one(const st_trace_event_t *ev, void *ctx_) {
                                enif_make_uint(env, ev->offered_len));
     if (KINDS_WITH_EXTRA & (1u << ev->kind))
       payload = enif_make_tuple2(env, payload, ST_ATOM(env, undefined));
-  } else if (enif_binary_to_term(env, ev->payload, ev->payload_len, &payload, 0) == 0) {
+  } else if (!decode_payload(env, ev->payload, ev->payload_len, &payload)) {
     payload = ST_ATOM(env, undefined);
   }
   ERL_NIF_TERM tracee = (ERL_NIF_TERM)ev->tracee;

@@ -8,13 +8,14 @@
  * terminated.
  *
  * What makes this possible without child ids in the trace: an OTP supervisor
- * restarts synchronously and in start order. When it learns that a child
- * exited, the next processes it spawns are the replacements of the children
- * waiting to restart, first in start order first:
+ * handles the exits it receives one at a time, in the order they arrive,
+ * and restarts synchronously, in start order:
  *   - one_for_one: the one child that exited;
  *   - one_for_all, rest_for_one: the child that exited and the siblings the
  *     supervisor then shut down (each shutdown is seen as a 'DOWN' message).
- * Whether a child waits for a restart at all follows its restart type:
+ * So the next processes it spawns replace the children of the oldest exit
+ * not yet handled (and the siblings shut down with it), in start order; then
+ * those of the next exit.  * Whether a child waits for a restart at all follows its restart type:
  * permanent always; transient only after an abnormal exit or a shutdown by
  * the supervisor; temporary never (it leaves the map). A spawn with nobody
  * waiting is a new child (supervisor:start_child): it gets a new index.

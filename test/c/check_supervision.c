@@ -20,7 +20,7 @@
  *   or in a cascade).
  * - pids: stale and unknown pids, spawns of current pids, children not
  *   running in the initial map, 10,000 dynamic children (growth) restarted in
- *   start order whatever the order they crashed in.
+ *   the order they crashed in.
  * - latency: from each child's own exit when exits queue up, 0 without an
  *   exit, never negative, saturated at INT64_MAX.
  * - errors: NULL arguments, unknown restart types and kinds, pid 0, duplicate
@@ -600,7 +600,7 @@ START_TEST(test_queued_exits_measure_latency_from_own_exit) {
 END_TEST
 
 /* simple_one_for_one: an empty map, children added by start_child. */
-START_TEST(test_dynamic_children_grow_and_restart_in_start_order) {
+START_TEST(test_dynamic_children_grow_and_restart_in_crash_order) {
   enum { N = 10000 };
   st_supv_t *s = NULL;
   ck_assert_int_eq(st_supv_create(NULL, 0, &s), ST_OK);
@@ -621,9 +621,10 @@ START_TEST(test_dynamic_children_grow_and_restart_in_start_order) {
                 (unsigned long long)st_supv_child_pid(s, i), 1000 + i);
 
   /* Crashes out of start order, all queued before the first respawn: the
-   * respawns go to the children in start order. */
+   * supervisor handles them in the order they came, so the respawns go to
+   * the children in crash order. */
   static const size_t crashed[] = {9000, 5, 7000, 5000, 9999, 0};
-  static const size_t restart_order[] = {0, 5, 5000, 7000, 9000, 9999};
+  static const size_t restart_order[] = {9000, 5, 7000, 5000, 9999, 0};
   const int64_t crash_at = t + 1;
   for (size_t k = 0; k < ARRAY_LEN(crashed); k++) {
     size_t i = crashed[k];
@@ -850,6 +851,7 @@ typedef struct model_s {
   int *restart;
   bool *waiting, *has_fail;
   int64_t *fail;
+  uint64_t *episode, episodes;
   bool has_last_fail, gone;
   int64_t last_fail;
 } model_t;
@@ -862,8 +864,9 @@ static void model_grow(model_t *m) {
   m->waiting = realloc(m->waiting, m->cap * sizeof *m->waiting);
   m->has_fail = realloc(m->has_fail, m->cap * sizeof *m->has_fail);
   m->fail = realloc(m->fail, m->cap * sizeof *m->fail);
+  m->episode = realloc(m->episode, m->cap * sizeof *m->episode);
   ck_assert(m->pid && m->last_pid && m->restart && m->waiting &&
-            m->has_fail && m->fail);
+            m->has_fail && m->fail && m->episode);
 }
 
 static void model_add(model_t *m, uint64_t pid, int restart) {
@@ -875,6 +878,7 @@ static void model_add(model_t *m, uint64_t pid, int restart) {
   m->waiting[i] = false;
   m->has_fail[i] = false;
   m->fail[i] = 0;
+  m->episode[i] = 0;
 }
 
 static void model_free(model_t *m) {
@@ -884,6 +888,7 @@ static void model_free(model_t *m) {
   free(m->waiting);
   free(m->has_fail);
   free(m->fail);
+  free(m->episode);
 }
 
 static size_t model_pending(const model_t *m) {
@@ -909,8 +914,12 @@ static size_t model_feed(model_t *m, const st_supv_input_t *in,
     if (m->pid[i] == in->pid) found = i;
   if (in->kind == ST_SUPV_IN_SPAWN) {
     if (found != SIZE_MAX) return 0;
-    for (size_t i = 0; i < m->len; i++) {
-      if (!m->waiting[i]) continue;
+    /* The waiting child of the oldest episode, first in start order. */
+    size_t next = SIZE_MAX;
+    for (size_t i = 0; i < m->len; i++)
+      if (m->waiting[i] && (next == SIZE_MAX || m->episode[i] < m->episode[next]))
+        next = i;
+    for (size_t i = next; i != SIZE_MAX; i = SIZE_MAX) {
       m->waiting[i] = false;
       m->pid[i] = in->pid;
       ev->kind = ST_SUPV_CHILD_RESTARTED;
@@ -940,9 +949,20 @@ static size_t model_feed(model_t *m, const st_supv_input_t *in,
                (m->restart[found] == ST_SUPV_TRANSIENT &&
                 (!exited || (in->flags & ST_SUPV_ABNORMAL)));
   if (waits) {
+    size_t front = SIZE_MAX;
+    for (size_t i = 0; i < m->len; i++)
+      if (m->waiting[i] && (front == SIZE_MAX || m->episode[i] < m->episode[front]))
+        front = i;
+    if (!exited && front != SIZE_MAX) {
+      m->episode[found] = m->episode[front];
+      m->fail[found] = m->fail[front];
+      m->has_fail[found] = m->has_fail[front];
+    } else {
+      m->episode[found] = ++m->episodes;
+      m->fail[found] = m->last_fail;
+      m->has_fail[found] = m->has_last_fail;
+    }
     m->waiting[found] = true;
-    m->fail[found] = m->last_fail;
-    m->has_fail[found] = m->has_last_fail;
   }
   ev->kind = ST_SUPV_CHILD_TERMINATED;
   ev->child = found;
@@ -1053,7 +1073,7 @@ Suite *supervision_suite(void) {
       pids, test_not_running_child_in_map_does_not_wait_so_spawn_is_new_child);
   tcase_add_test(pids, test_back_to_back_crashes_match_their_children);
   tcase_add_test(pids, test_queued_exits_measure_latency_from_own_exit);
-  tcase_add_test(pids, test_dynamic_children_grow_and_restart_in_start_order);
+  tcase_add_test(pids, test_dynamic_children_grow_and_restart_in_crash_order);
   suite_add_tcase(s, pids);
 
   TCase *latency = tcase_create("latency");
