@@ -23,7 +23,7 @@
 -export([run/0]).
 
 -define(MESSAGES, 1000000).
--define(ROUNDS, 3).
+-define(ROUNDS, 5).
 -define(VARIANTS, [untraced, floor, supertester, pid_counting, pid_storing]).
 
 run() ->

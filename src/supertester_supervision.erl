@@ -9,7 +9,8 @@
 
 -export([test_restart_strategy/3, test_restart_strategy/4,
          assert_supervision_tree_structure/2,
-         trace_supervision_events/1, trace_supervision_events/2, stop_trace/1,
+         trace_supervision_events/1, trace_supervision_events/2,
+         start_trace/2, stop_trace/1,
          wait_for_supervisor_stabilization/1, wait_for_supervisor_stabilization/2,
          get_active_child_count/1]).
 
@@ -250,6 +251,10 @@ trace_supervision_events(SupRef, Opts) ->
     Trace = start_trace(SupRef, Opts),
     {ok, fun() -> maps:get(events, stop_trace(Trace)) end}.
 
+%% @doc Starts a supervision trace and returns it, for {@link stop_trace/1}
+%% (what {@link trace_supervision_events/2} does, with the latencies and
+%% the session's counters kept).
+-spec start_trace(term(), supertester_lib:options()) -> trace().
 start_trace(SupRef, Opts0) ->
     Opts = supertester_lib:options(trace_supervision_events, Opts0, [max_events]),
     Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),

@@ -71,13 +71,17 @@
 %% <li>`notify' (a pid) and `notify_events' (default: `events').</li>
 %% <li>`set_on_spawn' (default false): processes the targets spawn are
 %%     traced too.</li>
+%% <li>`only' (default `[]': every tracee): events of other processes are
+%%     discarded in `enabled/3', before the VM builds them (useful with
+%%     `set_on_spawn').</li>
 %% <li>`owner' (default `self()').</li>
 %% </ul>
 -spec start([pid() | atom()], supertester_lib:options()) -> {ok, session()} | {error, term()}.
 start(Targets, Opts0) ->
     Opts = supertester_lib:options(start, Opts0,
                                    [events, max_events, max_rate, max_message_bytes,
-                                    capacity, notify, notify_events, set_on_spawn, owner]),
+                                    capacity, notify, notify_events, set_on_spawn, only,
+                                    owner]),
     Kinds = kinds(events, maps:get(events, Opts, ['receive'])),
     MaxEvents = supertester_lib:check_non_neg_integer(max_events,
                                                       maps:get(max_events, Opts, 100000)),
@@ -89,7 +93,7 @@ start(Targets, Opts0) ->
     Config = #{kinds => Kinds,
                notify_kinds => NotifyKinds,
                notify => Notify,
-               only => [],
+               only => only(maps:get(only, Opts, [])),
                max_events => MaxEvents,
                max_rate => supertester_lib:check_non_neg_integer(
                              max_rate, maps:get(max_rate, Opts, 0)),
@@ -174,6 +178,14 @@ bad_kinds(Option, Value) ->
     supertester_lib:bad_arg(Option, Value,
                             ["a list of trace event kinds: procs, ",
                              lists:join(", ", [io_lib:format("~p", [K]) || K <- ?KINDS])]).
+
+only(Pids) when is_list(Pids) ->
+    [case is_pid(P) andalso node(P) =:= node() of
+         true -> P;
+         false -> supertester_lib:bad_arg(only, Pids, "a list of local pids")
+     end || P <- Pids];
+only(Other) ->
+    supertester_lib:bad_arg(only, Other, "a list of local pids").
 
 notify(undefined) -> undefined;
 notify(Pid) when is_pid(Pid) -> Pid;

@@ -225,6 +225,24 @@ one_for_all_cascade_events_test() ->
                      ?assertEqual([], [P || P <- [A, B, C], lists:member(P, [A2, B2, C2])])
              end).
 
+%% start_trace/stop_trace keep what the stop function drops: the time from
+%% each restart's cause to the replacement, and the session's counters.
+restart_latency_is_measured_test() ->
+    with_sup(sup_args(one_for_one),
+             fun(Sup) ->
+                     [{a, A}, _, _] = children(Sup),
+                     Trace = supertester_supervision:start_trace(Sup, []),
+                     kill_and_wait(A),
+                     ok = supertester_supervision:wait_for_supervisor_stabilization(Sup),
+                     [{a, A2}, _, _] = children(Sup),
+                     #{events := Events, restart_latency_ns := Latencies, info := Info} =
+                         supertester_supervision:stop_trace(Trace),
+                     ?assertEqual([{child_terminated, a, A, killed},
+                                   {child_restarted, a, A, A2}], Events),
+                     ?assertMatch([L] when is_integer(L) andalso L > 0, Latencies),
+                     ?assertMatch(#{state := requested, dropped := 0}, Info)
+             end).
+
 one_for_one_events_test() ->
     with_sup(sup_args(one_for_one),
              fun(Sup) ->

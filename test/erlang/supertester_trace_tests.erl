@@ -219,6 +219,25 @@ set_on_spawn_test() ->
     untraced(Child),
     [kill(X) || X <- [P, Child]].
 
+%% `only' filters in enabled/3: the spawned child inherits the flags, but
+%% its events are discarded before they are built.
+only_keeps_the_listed_tracees_test() ->
+    P = actor(),
+    {ok, S} = supertester_trace:start([P], #{events => ['receive'], set_on_spawn => true,
+                                            only => [P]}),
+    P ! {spawn, self()},
+    Child = receive {spawned, P, C} -> C end,
+    Child ! to_child,
+    sync(Child),
+    P ! to_parent,
+    sync(P),
+    #{events := Events, info := Info} = supertester_trace:stop(S),
+    ?assertEqual([{P, {spawn, self()}}, {P, to_parent}],
+                 [{Pid, T} || {_, _, Pid, 'receive', T, _} <- Events]),
+    ?assertMatch(#{offered := 2}, Info),
+    ?assertError({badarg, _}, supertester_trace:start([P], #{only => [not_a_pid]})),
+    [kill(X) || X <- [P, Child]].
+
 %% ------------------------------------------------------------ limits
 
 max_events_stops_the_session_and_clears_the_flags_test() ->
