@@ -20,8 +20,10 @@
 empty(_Term, _Value) ->
     erlang:nif_error({not_loaded, ?MODULE}).
 
-%% @doc As a tracer module: discards every event (the floor of tracing).
--spec enabled(term(), term(), term()) -> discard.
+%% @doc As a tracer module: discards every event (the floor of tracing),
+%% or with the tracer state `trace' passes every event to a `trace/5' that
+%% does nothing.
+-spec enabled(term(), term(), term()) -> discard | trace.
 enabled(_Tag, _State, _Tracee) ->
     erlang:nif_error({not_loaded, ?MODULE}).
 

@@ -371,14 +371,13 @@ ERL_NIF_TERM st_nif_trace_trace(ErlNifEnv *env, int argc,
   const uint8_t *bytes = NULL;
   int encoded = 0;
   uint32_t offered;
-  if ((k == K_RECEIVE || k == K_SEND) && enif_inspect_binary(env, argv[3], &big) &&
-      big.size > s->max_payload) {
+  if ((offered = encode_raw(env, payload, raw)) != 0 && offered <= s->max_payload) {
+    bytes = raw; /* else the encoded size is the one to report */
+  } else if ((k == K_RECEIVE || k == K_SEND) && enif_inspect_binary(env, argv[3], &big) &&
+             big.size > s->max_payload) {
     /* A binary message over the limit is never copied: the ring records
      * its size and the truncation. */
     offered = big.size > UINT32_MAX ? UINT32_MAX : (uint32_t)big.size;
-  } else if ((offered = encode_raw(env, payload, raw)) != 0 &&
-             offered <= s->max_payload) {
-    bytes = raw; /* else the encoded size is the one to report */
   } else if (enif_term_to_binary(env, payload, &bin)) {
     encoded = 1;
     bytes = bin.data;
