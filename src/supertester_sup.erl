@@ -10,7 +10,7 @@
 %% rather than a guess.
 -module(supertester_sup).
 
--export([is_supervisor/1, flags/1]).
+-export([is_supervisor/1, flags/1, restart_budget/1]).
 
 -type flags() :: #{strategy := atom(), intensity := non_neg_integer(),
                    period := pos_integer()}.
@@ -30,6 +30,28 @@ is_supervisor(Pid) when is_pid(Pid) ->
 flags(Supervisor) ->
     try sys:get_state(Supervisor, 5000) of
         State -> from_state(State)
+    catch
+        exit:{Reason, _} -> {error, Reason}
+    end.
+
+%% @doc How many more restarts the supervisor tolerates now: its intensity
+%% minus the restarts it counts within its period (OTP's `#state{}' keeps
+%% their times, in monotonic seconds, as its 8th element). A supervisor
+%% whose state cannot be read gives `{error, Reason}'.
+-spec restart_budget(supertester_genserver:server()) -> {ok, non_neg_integer()} | {error, term()}.
+restart_budget(Supervisor) ->
+    try sys:get_state(Supervisor, 5000) of
+        State when is_tuple(State), tuple_size(State) >= 8, element(1, State) =:= state,
+                   is_list(element(8, State)) ->
+            {ok, #{intensity := Intensity, period := Period}} = from_state(State),
+            Now = erlang:monotonic_time(second),
+            Recent = [T || T <- element(8, State), is_integer(T), Now - T < Period],
+            {ok, max(0, Intensity - length(Recent))};
+        State ->
+            case from_state(State) of
+                {ok, #{intensity := Intensity}} -> {ok, Intensity};
+                Error -> Error
+            end
     catch
         exit:{Reason, _} -> {error, Reason}
     end.

@@ -25,7 +25,8 @@ static st_nif_priv_t *priv_new(ErlNifEnv *env, ErlNifResourceFlags flags,
       !st_nif_sampler_open(env, priv, flags) ||
       !st_nif_isolation_open(env, priv, flags) ||
       !st_nif_snapshot_open(env, priv, flags) ||
-      !st_nif_trace_open(env, priv, flags)) {
+      !st_nif_trace_open(env, priv, flags) ||
+      !st_nif_chaos_open(env, priv, flags)) {
     if (iso == NULL) st_nif_iso_state_free(priv->iso);
     enif_free(priv);
     return NULL;
@@ -105,6 +106,15 @@ static ErlNifFunc nif_funcs[] = {
     {"trace_session_stop", 1, st_nif_trace_session_stop, 0},
     {"trace_session_info", 1, st_nif_trace_session_info, 0},
     {"supervision_derive", 3, st_nif_supervision_derive, 0},
+    {"chaos_plan", 1, st_nif_chaos_plan, 0},
+    {"chaos_plan_parse", 1, st_nif_chaos_plan_parse, 0},
+    {"chaos_rng_new", 1, st_nif_chaos_rng_new, 0},
+    {"chaos_rng_bernoulli", 2, st_nif_chaos_rng_bernoulli, 0},
+    {"chaos_rng_between", 3, st_nif_chaos_rng_between, 0},
+    {"chaos_ddmin_new", 1, st_nif_chaos_ddmin_new, 0},
+    {"chaos_ddmin_next", 1, st_nif_chaos_ddmin_next, 0},
+    {"chaos_ddmin_report", 2, st_nif_chaos_ddmin_report, 0},
+    {"chaos_ddmin_result", 1, st_nif_chaos_ddmin_result, 0},
 };
 
 ERL_NIF_INIT(supertester_nif, nif_funcs, on_load, NULL, on_upgrade, on_unload)

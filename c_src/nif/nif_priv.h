@@ -59,6 +59,8 @@ typedef struct st_nif_priv_s {
   ErlNifResourceType *record_type;
   ErlNifResourceType *snapshot_type;
   ErlNifResourceType *session_type;
+  ErlNifResourceType *rng_type;
+  ErlNifResourceType *ddmin_type;
   st_nif_iso_state_t *iso;
 } st_nif_priv_t;
 
@@ -78,6 +80,8 @@ bool st_nif_isolation_open(ErlNifEnv *env, st_nif_priv_t *priv,
 bool st_nif_snapshot_open(ErlNifEnv *env, st_nif_priv_t *priv,
                           ErlNifResourceFlags flags);
 bool st_nif_trace_open(ErlNifEnv *env, st_nif_priv_t *priv,
+                       ErlNifResourceFlags flags);
+bool st_nif_chaos_open(ErlNifEnv *env, st_nif_priv_t *priv,
                        ErlNifResourceFlags flags);
 
 st_nif_iso_state_t *st_nif_iso_state_new(void);
@@ -160,5 +164,15 @@ ST_NIF_DECLARE(st_nif_trace_session_stop)
 ST_NIF_DECLARE(st_nif_trace_session_info)
 /* nif_supervision.c */
 ST_NIF_DECLARE(st_nif_supervision_derive)
+/* nif_chaos.c */
+ST_NIF_DECLARE(st_nif_chaos_plan)
+ST_NIF_DECLARE(st_nif_chaos_plan_parse)
+ST_NIF_DECLARE(st_nif_chaos_rng_new)
+ST_NIF_DECLARE(st_nif_chaos_rng_bernoulli)
+ST_NIF_DECLARE(st_nif_chaos_rng_between)
+ST_NIF_DECLARE(st_nif_chaos_ddmin_new)
+ST_NIF_DECLARE(st_nif_chaos_ddmin_next)
+ST_NIF_DECLARE(st_nif_chaos_ddmin_report)
+ST_NIF_DECLARE(st_nif_chaos_ddmin_result)
 
 #endif
