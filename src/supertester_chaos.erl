@@ -49,7 +49,19 @@ inject_crash(Target, Spec) ->
 -spec inject_crash(pid() | atom(), term(), supertester_lib:options()) -> ok.
 inject_crash(Target, Spec, Opts0) ->
     Opts = supertester_lib:options(inject_crash, Opts0, [reason, seed, allow_system]),
-    Pid = supertester_lib:resolve_local_pid(target, Target),
+    check_spec(Spec),
+    case is_pid(Target) andalso node(Target) =:= node() andalso not is_process_alive(Target) of
+        true -> ok; % already dead: nothing to crash (as in 0.5.1)
+        false -> crash_live(supertester_lib:resolve_local_pid(target, Target), Spec, Opts)
+    end.
+
+check_spec(immediate) -> ok;
+check_spec({after_ms, Ms}) when is_integer(Ms), Ms >= 0 -> ok;
+check_spec({random, P}) when is_number(P), P >= 0, P =< 1 -> ok;
+check_spec(Other) ->
+    supertester_lib:bad_arg(crash_spec, Other, "immediate, {after_ms, Ms} or {random, Probability}").
+
+crash_live(Pid, Spec, Opts) ->
     guard(Pid, Opts),
     Reason = maps:get(reason, Opts, chaos_injection),
     case Spec of
@@ -67,16 +79,26 @@ inject_crash(Target, Spec, Opts0) ->
                               end
                       end),
             ok;
-        {random, P} when is_number(P), P >= 0, P =< 1 ->
-            Rng = supertester_nif:chaos_rng_new(seed(Opts)),
-            case supertester_nif:chaos_rng_bernoulli(Rng, P) of
+        {random, P} ->
+            case supertester_nif:chaos_rng_bernoulli(stream(seed(Opts)), P) of
                 true -> exit(Pid, Reason);
                 false -> ok
             end,
-            ok;
-        Other ->
-            supertester_lib:bad_arg(crash_spec, Other,
-                                    "immediate, {after_ms, Ms} or {random, Probability}")
+            ok
+    end.
+
+%% One generator per seed and per calling process: successive random
+%% crashes of a test draw successive values (so crashing 20 workers with
+%% p = 0.3 crashes about 6 of them), and the same test with the same seed
+%% draws the same ones.
+stream(Seed) ->
+    case get({supertester_chaos_rng, Seed}) of
+        undefined ->
+            Rng = supertester_nif:chaos_rng_new(Seed),
+            _ = put({supertester_chaos_rng, Seed}, Rng),
+            Rng;
+        Rng ->
+            Rng
     end.
 
 %% ----------------------------------------------------- chaos_kill_children
@@ -290,19 +312,25 @@ run_chaos_suite(Target, Scenarios) ->
 %% is a map with `type': `kill_children' (the other keys are
 %% {@link chaos_kill_children/2}'s options), `inject_crash' (`child' id,
 %% `spec', `reason'), `resource_exhaustion' (`resource' and its options,
-%% released after the check). Options: `timeout' per scenario's recovery
-%% (default 5000), `seed' (for the scenarios without one). Returns
+%% released after the check). Options: `timeout' for the whole suite
+%% (default 30000: a scenario that would start after it fails with
+%% `suite_timeout', and each waits for recovery at most what is left),
+%% `seed' (for the scenarios without one). Returns
 %% `total_scenarios', `passed', `failed', `failures' (`#{scenario, reason}'),
 %% `results' (one per scenario, in order, with its chaos report) and
 %% `duration_ms'.
 -spec run_chaos_suite(term(), [map()], supertester_lib:options()) -> map().
 run_chaos_suite(SupRef, Scenarios, Opts0) when is_list(Scenarios) ->
     Opts = supertester_lib:options(run_chaos_suite, Opts0, [timeout, seed]),
-    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, 5000)),
+    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, 30000)),
+    Deadline = supertester_lib:deadline(Timeout),
     Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
     Seed = seed(Opts),
     T0 = erlang:monotonic_time(millisecond),
-    Results = [run_scenario(Sup, S, Seed, Timeout) || S <- Scenarios],
+    Results = [case supertester_lib:remaining(Deadline) of
+                   0 -> #{scenario => S, status => failed, reason => suite_timeout};
+                   Left -> run_scenario(Sup, S, Seed, Left)
+               end || S <- Scenarios],
     Failures = [#{scenario => S, reason => R} || #{scenario := S, status := failed, reason := R} <- Results],
     #{total_scenarios => length(Scenarios),
       passed => length(Scenarios) - length(Failures),
@@ -398,7 +426,8 @@ simulate_resource_exhaustion(Resource) ->
 %% (`count' tables, or `percentage' of the free ETS slots), `memory'
 %% (`count' binaries of 1 MB, default 10). At most 90% of a limit is taken,
 %% so the VM itself keeps working. The cleanup returns once everything is
-%% released: the process and table counts are back where they were.
+%% released: the processes are dead and the tables deleted (the VM's
+%% `ets_count' may lag behind by a moment).
 -spec simulate_resource_exhaustion(atom(), supertester_lib:options()) ->
           {ok, fun(() -> ok)} | {error, term()}.
 simulate_resource_exhaustion(Resource, Opts0) ->
@@ -502,12 +531,15 @@ assert_chaos_resilient(System, ChaosFun, RecoveryFun, Opts0) ->
     _ = supertester_lib:check_fun(recovery_fn, RecoveryFun, 0),
     Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, 5000)),
     Pid = supertester_lib:resolve(System),
-    Watch = case is_pid(Pid) andalso supertester_sup:is_supervisor(Pid) of
+    %% The chaos traces the supervisor itself (a process has one tracer):
+    %% the watch for the recovery starts once the chaos is done.
+    Outcome = ChaosFun(),
+    Watch = case is_pid(Pid) andalso is_process_alive(Pid) andalso
+                supertester_sup:is_supervisor(Pid) of
                 true -> supertester_recovery:watch(Pid);
                 false -> none
             end,
     try
-        Outcome = ChaosFun(),
         case supertester_recovery:await(fun() -> {RecoveryFun() =:= true, ok} end, Watch,
                                         supertester_lib:deadline(Timeout)) of
             {ok, ok} ->

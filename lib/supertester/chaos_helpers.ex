@@ -34,7 +34,9 @@ defmodule Supertester.ChaosHelpers do
 
   @doc """
   Crashes a process: `:immediate`, `{:after_ms, ms}` or `{:random, p}`.
-  Options: `:reason` (default `:chaos_injection`), `:seed`.
+  Options: `:reason` (default `:chaos_injection`), `:seed`. Successive
+  random crashes in a test draw successive values of the seed's stream. A
+  process that is already dead is left alone (`:ok`).
   """
   @spec inject_crash(pid() | atom(), crash_spec(), keyword()) :: :ok
   def inject_crash(target, crash_spec, opts \\ []) do
@@ -43,7 +45,8 @@ defmodule Supertester.ChaosHelpers do
 
   @doc """
   Kills children following a plan made from the seed. Options:
-  `:kill_rate` (0.3: the probability that a tick kills one child),
+  `:kill_rate` (0.3: the probability that a tick kills one child; a run
+  kills at least once, even at rate 0 or shorter than one interval),
   `:duration_ms` (5000), `:kill_interval_ms` (100), `:kill_reason`
   (`:kill`), `:seed` (ExUnit's), `:jitter_pct` (0), `:max_kills` (1000),
   `:respect_intensity` (false: when true, stays within the supervisor's
@@ -82,21 +85,34 @@ defmodule Supertester.ChaosHelpers do
   Runs scenario maps (`%{type: :kill_children, ...}`,
   `%{type: :inject_crash, child: id, spec: spec}`,
   `%{type: :resource_exhaustion, resource: r, ...}`) and checks after each
-  that the supervisor survived and recovered. Returns `:total_scenarios`,
-  `:passed`, `:failed`, `:failures`, `:results` and `:duration_ms`.
+  that the supervisor survived and recovered, within `:timeout` ms for the
+  whole suite (default 30_000). Returns `:total_scenarios`, `:passed`,
+  `:failed`, `:failures`, `:results` and `:duration_ms`.
   """
   @spec run_chaos_suite(pid(), [map()], keyword()) :: map()
   def run_chaos_suite(target, scenarios, opts \\ []) do
     Errors.translate(fn -> :supertester_chaos.run_chaos_suite(target, scenarios, with_seed(opts)) end)
   end
 
-  # ExUnit's seed drives the chaos unless the test gives one.
-  defp with_seed(opts) do
-    case {Keyword.has_key?(opts, :seed), ex_unit_seed()} do
-      {false, seed} when is_integer(seed) -> Keyword.put(opts, :seed, seed)
+  # ExUnit's seed drives the chaos unless the test gives one. Anything
+  # that is not a keyword list or map goes through as is, for the Erlang
+  # side to refuse with an ArgumentError.
+  defp with_seed(opts) when is_map(opts) do
+    case ex_unit_seed() do
+      seed when is_integer(seed) -> Map.put_new(opts, :seed, seed)
       _ -> opts
     end
   end
+
+  defp with_seed(opts) when is_list(opts) do
+    if Keyword.keyword?(opts) and not Keyword.has_key?(opts, :seed) and is_integer(ex_unit_seed()) do
+      Keyword.put(opts, :seed, ex_unit_seed())
+    else
+      opts
+    end
+  end
+
+  defp with_seed(opts), do: opts
 
   defp ex_unit_seed do
     if Process.whereis(ExUnit.Server), do: Keyword.get(ExUnit.configuration(), :seed), else: nil
