@@ -24,11 +24,7 @@
 
 run() ->
     io:format("~n== Chaos: kill and confirm the restart of 1,000 children ==~n~n"),
-    #{level := Level} = logger:get_primary_config(),
-    ok = logger:set_primary_config(level, critical),
-    try measure()
-    after logger:set_primary_config(level, Level)
-    end.
+    bench_lib:quietly(fun measure/0).
 
 measure() ->
     Parent = self(),
@@ -47,14 +43,14 @@ measure() ->
               || R <- lists:seq(1, ?ROUNDS)],
     unlink(Sup),
     Holder ! stop,
-    Us = fun(V) -> median([element(1, maps:get(V, Round)) || Round <- Rounds]) end,
+    Us = fun(V) -> bench_lib:median([element(1, maps:get(V, Round)) || Round <- Rounds]) end,
     Ours = Us(supertester),
     Plain = Us(plain),
     io:format("  ~-44s ~12s ~14s~n", [variant, "ms", "kills/s"]),
-    [io:format("  ~-44s ~12.1f ~14s~n", [Label, T / 1000, group(round(?CHILDREN / (T / 1.0e6)))])
+    [io:format("  ~-44s ~12.1f ~14s~n", [Label, T / 1000, bench_lib:thousands(round(?CHILDREN / (T / 1.0e6)))])
      || {Label, T} <- [{"supertester replay (report, trace, timeline)", Ours},
                        {"plain exit/2 loop + which_children", Plain}]],
-    Overhead = median([element(1, maps:get(supertester, R)) / element(1, maps:get(plain, R))
+    Overhead = bench_lib:median([element(1, maps:get(supertester, R)) / element(1, maps:get(plain, R))
                        || R <- Rounds]),
     io:format("~n  supertester / plain loop = ~.2fx (median of per-round ratios)~n", [Overhead]),
     AllConfirmed = lists:all(fun(R) -> element(2, maps:get(supertester, R)) =:= ?CHILDREN end,
@@ -80,17 +76,6 @@ confirm(Sup, Old) ->
         [] -> ok;
         _ -> confirm(Sup, Old)
     end.
-
-median(Xs) ->
-    Sorted = lists:sort(Xs),
-    lists:nth((length(Sorted) + 1) div 2, Sorted).
-
-group(N) ->
-    S = integer_to_list(N),
-    lists:reverse(group_rev(lists:reverse(S))).
-
-group_rev([A, B, C, D | Rest]) -> [A, B, C, $, | group_rev([D | Rest])];
-group_rev(Short) -> Short.
 
 %% The supervisor and its children.
 init(sup) ->

@@ -81,7 +81,7 @@ record_section(Values, Cfg) ->
     _ = [time_loop(V, Values, Hists) || V <- Variants],
     Samples = interleave(Variants, Reps,
                          fun(V) -> time_loop(V, Values, Hists) / N end),
-    Med = maps:map(fun(_, Ts) -> median(Ts) end, Samples),
+    Med = maps:map(fun(_, Ts) -> bench_lib:median(Ts) end, Samples),
     Loop = maps:get(empty_loop, Med),
     io:format("~nrecord: ~b repetitions of ~s calls per variant, interleaved; "
               "median ns per call~n", [Reps, thousands(N)]),
@@ -171,8 +171,8 @@ percentile_section(All, Cfg) ->
     _ = [F() || F <- maps:values(Fns)],
     Samples = interleave([st, erl], Reps,
                          fun(K) -> element(1, timed(maps:get(K, Fns))) end),
-    StT = median(maps:get(st, Samples)),
-    ErlT = median(maps:get(erl, Samples)),
+    StT = bench_lib:median(maps:get(st, Samples)),
+    ErlT = bench_lib:median(maps:get(erl, Samples)),
     StPs = supertester_hist:percentiles(SH, ?PS),
     ErlPs = bench_erl_hist:percentiles(EH, ?PS),
     {SortT, ExactPs} = timed(fun() -> exact_percentiles(All, ?PS) end),
@@ -239,7 +239,7 @@ concurrency_section(Values, Cfg) ->
     %% Each rep: one process alone, then Procs at once, for both histograms.
     Runs = [{K, NP, concurrent_run(K, NP, Mine)}
             || _ <- lists:seq(1, Reps), K <- [st, erl], NP <- lists:usort([1, Procs])],
-    Wall = fun(K, NP) -> median([W || {K1, NP1, {W, _, _}} <- Runs, K1 =:= K, NP1 =:= NP]) end,
+    Wall = fun(K, NP) -> bench_lib:median([W || {K1, NP1, {W, _, _}} <- Runs, K1 =:= K, NP1 =:= NP]) end,
     Bound = lists:all(fun({_, _, {_, _, B}}) -> B end, Runs),
     io:format("~nconcurrency: ~b processes each recording ~s values into one shared "
               "histogram at once, ~s; median of ~b~n",
@@ -347,14 +347,6 @@ timed(F) ->
     T1 = erlang:monotonic_time(),
     {erlang:convert_time_unit(T1 - T0, native, nanosecond), R}.
 
-median(Xs) ->
-    S = lists:sort(Xs),
-    L = length(S),
-    case L rem 2 of
-        1 -> lists:nth(L div 2 + 1, S);
-        0 -> (lists:nth(L div 2, S) + lists:nth(L div 2 + 1, S)) / 2
-    end.
-
 ensure_loaded(Mods) ->
     lists:foreach(
       fun(M) ->
@@ -408,12 +400,5 @@ fmt_time(Ns) when Ns < 1.0e6 -> io_lib:format("~.1f us", [Ns / 1.0e3]);
 fmt_time(Ns) when Ns < 1.0e9 -> io_lib:format("~.2f ms", [Ns / 1.0e6]);
 fmt_time(Ns) -> io_lib:format("~.2f s", [Ns / 1.0e9]).
 
-thousands(N) when is_integer(N) ->
-    S = integer_to_list(N),
-    Groups = group3(lists:reverse(S)),
-    lists:reverse(lists:flatten(lists:join($,, Groups)));
+thousands(N) when is_integer(N) -> bench_lib:thousands(N);
 thousands(X) -> io_lib:format("~p", [X]).
-
-group3([A, B, C | T]) -> [[A, B, C] | group3(T)];
-group3([]) -> [];
-group3(T) -> [T].

@@ -34,10 +34,10 @@ run() ->
 burst_size(Server, Casts) ->
     Variants = [plain, supertester, poller],
     Rounds = [begin
-                  Order = rotate(Variants, R rem length(Variants)),
+                  Order = bench_lib:rotate(Variants, R rem length(Variants)),
                   maps:from_list([{V, run_variant(V, Server, Casts)} || V <- Order])
               end || R <- lists:seq(1, ?ROUNDS)],
-    Median = fun(V, Key) -> median([maps:get(Key, maps:get(V, Round)) || Round <- Rounds]) end,
+    Median = fun(V, Key) -> bench_lib:median([maps:get(Key, maps:get(V, Round)) || Round <- Rounds]) end,
     [io:format("  ~7b  ~-34s ~10.2f ~10s ~8s~n",
                [Casts, label(V), Median(V, ms),
                 case V of plain -> "-"; _ -> integer_to_list(round(Median(V, peak))) end,
@@ -104,13 +104,6 @@ poll_loop(Len, Caller, Samples) ->
             poll_loop(Len, Caller, [Len() | Samples])
     end.
 
-rotate(List, N) ->
-    {Front, Back} = lists:split(N, List),
-    Back ++ Front.
-
-median(Xs) ->
-    Sorted = lists:sort(Xs),
-    lists:nth((length(Sorted) + 1) div 2, Sorted).
 
 %% gen_server callbacks: a bounded log.
 init([]) -> {ok, {0, []}}.

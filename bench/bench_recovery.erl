@@ -23,11 +23,7 @@
 run() ->
     io:format("~n== Recovery detection: trace events vs a 50 ms polling loop ==~n~n"),
     %% Every kill makes a supervisor report: keep them off the output.
-    #{level := Level} = logger:get_primary_config(),
-    ok = logger:set_primary_config(level, critical),
-    try measure()
-    after logger:set_primary_config(level, Level)
-    end.
+    bench_lib:quietly(fun measure/0).
 
 measure() ->
     Tab = ets:new(bench_recovery, [public, set]),

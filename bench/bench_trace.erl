@@ -39,19 +39,19 @@ run() ->
             exit(no_empty_nif)
     end,
     _ = run_variant(untraced), % warm up
-    Rounds = [maps:from_list([{V, run_variant(V)} || V <- rotate(?VARIANTS, R rem length(?VARIANTS))])
+    Rounds = [maps:from_list([{V, run_variant(V)} || V <- bench_lib:rotate(?VARIANTS, R rem length(?VARIANTS))])
               || R <- lists:seq(1, ?ROUNDS)],
-    Median = fun(V, Key) -> median([maps:get(Key, maps:get(V, Round)) || Round <- Rounds]) end,
+    Median = fun(V, Key) -> bench_lib:median([maps:get(Key, maps:get(V, Round)) || Round <- Rounds]) end,
     io:format("  ~b rounds, variants interleaved; medians~n", [?ROUNDS]),
     io:format("  ~-36s ~12s ~10s ~12s~n", [variant, "msgs/s", "ms", "backlog"]),
     [io:format("  ~-36s ~12s ~10.1f ~12b~n",
-               [label(V), group(round(?MESSAGES / (Median(V, us) / 1.0e6))),
+               [label(V), bench_lib:thousands(round(?MESSAGES / (Median(V, us) / 1.0e6))),
                 Median(V, us) / 1000, round(Median(V, backlog))])
      || V <- ?VARIANTS],
     %% Ratios are taken within each round (the variants of a round run
     %% back to back), then their median: drifts in the machine's load
     %% cancel out.
-    Ratio = fun(A, B) -> median([maps:get(us, maps:get(A, Round)) / maps:get(us, maps:get(B, Round))
+    Ratio = fun(A, B) -> bench_lib:median([maps:get(us, maps:get(A, Round)) / maps:get(us, maps:get(B, Round))
                                  || Round <- Rounds])
             end,
     OursToFloor = Ratio(supertester, floor),
@@ -186,17 +186,3 @@ pid_tracer(Kind, Count, Kept) ->
             pid_tracer(Kind, Count + 1, [Event | Kept])
     end.
 
-rotate(List, N) ->
-    {Front, Back} = lists:split(N, List),
-    Back ++ Front.
-
-median(Xs) ->
-    Sorted = lists:sort(Xs),
-    lists:nth((length(Sorted) + 1) div 2, Sorted).
-
-group(N) ->
-    S = integer_to_list(N),
-    lists:reverse(group_rev(lists:reverse(S))).
-
-group_rev([A, B, C, D | Rest]) -> [A, B, C, $, | group_rev([D | Rest])];
-group_rev(Short) -> Short.

@@ -219,32 +219,61 @@ run(Sup, Children, Actions, Plan, Seed, DurationMs, Opts) ->
       timeline => [maps:put(at_ms, At, E) || {At, E} <- Timeline]}.
 
 %% Runs the actions in order, each at its time. Returns the pids killed
-%% and the log.
-execute([], _Sup, _SupMon, _Ids, _Reason, _T0, _Budget, _Used, Log) ->
+%% and the log. The children are read once per tick (a supervisor of
+%% thousands answers which_children slowly), and again when the pid read
+%% has died since.
+execute(Actions, Sup, SupMon, Ids, Reason, T0, Budget, Used, Log) ->
+    Run = #{sup => Sup, sup_mon => SupMon, ids => Ids, reason => Reason, t0 => T0,
+            budget => Budget},
+    execute(Actions, Run, Used, Log, none).
+
+execute([], _Run, _Used, Log, _Children) ->
     {[P || {_, #{event := killed, pid := P}} <- Log], lists:reverse(Log)};
-execute([{AtMs, Target, _R} | Rest], Sup, SupMon, Ids, Reason, T0, Budget, Used, Log) ->
+execute([{AtMs, Target, _R} | Rest], #{sup := Sup, sup_mon := SupMon, ids := Ids, t0 := T0,
+                                       budget := Budget} = Run, Used, Log, Children) ->
     wait_until_ms(T0 + AtMs),
     Id = element(Target + 1, Ids),
     Planned = {AtMs, #{event => planned, child => Id}},
     case sup_down(SupMon) of
         true ->
-            execute([], Sup, SupMon, Ids, Reason, T0, Budget, Used, [Planned | Log]);
+            execute([], Run, Used, [Planned | Log], Children);
         false when Used >= Budget ->
             Skip = {now_ms(T0), #{event => skipped, child => Id, why => restart_intensity}},
-            execute(Rest, Sup, SupMon, Ids, Reason, T0, Budget, Used, [Skip, Planned | Log]);
+            execute(Rest, Run, Used, [Skip, Planned | Log], Children);
         false ->
-            case child_pid(Sup, Id) of
-                Pid when is_pid(Pid) ->
-                    exit(Pid, Reason),
+            case child_pid(Sup, Id, AtMs, Children) of
+                {Pid, Now} when is_pid(Pid) ->
+                    exit(Pid, maps:get(reason, Run)),
                     Kill = {now_ms(T0), #{event => killed, child => Id, pid => Pid}},
-                    execute(Rest, Sup, SupMon, Ids, Reason, T0, Budget, Used + 1,
-                            [Kill, Planned | Log]);
-                _ ->
+                    execute(Rest, Run, Used + 1, [Kill, Planned | Log], Now);
+                {_, Now} ->
                     Skip = {now_ms(T0), #{event => skipped, child => Id, why => not_running}},
-                    execute(Rest, Sup, SupMon, Ids, Reason, T0, Budget, Used,
-                            [Skip, Planned | Log])
+                    execute(Rest, Run, Used, [Skip, Planned | Log], Now)
             end
     end.
+
+%% {Pid | undefined, Children}: the child's live pid, from the children
+%% read at this tick when that pid still lives, else read again.
+child_pid(Sup, Id, AtMs, {AtMs, ById} = Children) ->
+    case maps:find(Id, ById) of
+        {ok, Pid} when is_pid(Pid) ->
+            case is_process_alive(Pid) of
+                true -> {Pid, Children};
+                false -> child_pid(Sup, Id, AtMs, none)
+            end;
+        _ ->
+            {undefined, Children}
+    end;
+child_pid(Sup, Id, AtMs, _Stale) ->
+    ById = case catch gen_server:call(Sup, which_children, 5000) of
+               List when is_list(List) -> maps:from_list([{I, P} || {I, P, _, _} <- List]);
+               _ -> #{}
+           end,
+    Pid = case maps:find(Id, ById) of
+              {ok, P} when is_pid(P) -> case is_process_alive(P) of true -> P; false -> undefined end;
+              _ -> undefined
+          end,
+    {Pid, {AtMs, ById}}.
 
 %% Waiting for the next tick is the plan's own timing, not a poll.
 wait_until_ms(At) ->
@@ -258,18 +287,6 @@ now_ms(T0) -> erlang:monotonic_time(millisecond) - T0.
 sup_down(SupMon) ->
     receive {'DOWN', SupMon, process, _, _} = Down -> self() ! Down, true
     after 0 -> false
-    end.
-
-child_pid(Sup, Id) ->
-    case catch gen_server:call(Sup, which_children, 5000) of
-        Children when is_list(Children) ->
-            case lists:keyfind(Id, 1, Children) of
-                {Id, Pid, _, _} when is_pid(Pid) ->
-                    case is_process_alive(Pid) of true -> Pid; false -> undefined end;
-                _ -> undefined
-            end;
-        _ ->
-            undefined
     end.
 
 %% true when the supervisor died while its last restarts were awaited.
