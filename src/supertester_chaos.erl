@@ -33,6 +33,11 @@
                           seed := non_neg_integer(), plan := binary(),
                           timeline := [map()]}.
 
+%% Processes of the VM that no application owns, refused as targets.
+-define(SYSTEM_NAMES, [init, code_server, application_controller, erl_prim_loader, user,
+                       standard_error, logger, socket_registry, erts_code_purger,
+                       supertester_janitor]).
+
 -define(KILL_OPTIONS, [kill_rate, duration_ms, kill_interval_ms, kill_reason, seed,
                        jitter_pct, max_kills, respect_intensity, allow_system, recovery_timeout]).
 
@@ -124,8 +129,7 @@ chaos_kill_children(Sup) ->
 -spec chaos_kill_children(term(), supertester_lib:options()) -> chaos_report().
 chaos_kill_children(SupRef, Opts0) ->
     Opts = supertester_lib:options(chaos_kill_children, Opts0, ?KILL_OPTIONS),
-    Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
-    guard(Sup, Opts),
+    Sup = supervisor_target(SupRef, Opts),
     Children = start_order(Sup),
     Seed = seed(Opts),
     Params = #{seed => Seed,
@@ -154,16 +158,15 @@ chaos_kill_children(SupRef, Opts0) ->
 -spec replay(term(), binary() | string() | [tuple()], supertester_lib:options()) -> chaos_report().
 replay(SupRef, [Action | _] = Actions, Opts0) when is_tuple(Action) ->
     Opts = supertester_lib:options(replay, Opts0, ?KILL_OPTIONS),
-    Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
-    guard(Sup, Opts),
+    Sup = supervisor_target(SupRef, Opts),
     Children = start_order(Sup),
+    N = length(Children),
     _ = [supertester_lib:bad_arg(actions, A, "{AtMs, ChildIndex, ReasonIndex} of this supervisor's children")
-         || {_, T, _} = A <- Actions, T >= length(Children)],
+         || A <- Actions, not valid_action(A, N)],
     run(Sup, Children, Actions, <<>>, maps:get(seed, Opts, 0), 0, Opts);
 replay(SupRef, PlanString, Opts0) ->
     Opts = supertester_lib:options(replay, Opts0, ?KILL_OPTIONS),
-    Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
-    guard(Sup, Opts),
+    Sup = supervisor_target(SupRef, Opts),
     case supertester_nif:chaos_plan_parse(PlanString) of
         {ok, #{seed := Seed, n_targets := N, duration_ms := DurationMs}, Actions} ->
             Children = start_order(Sup),
@@ -175,6 +178,12 @@ replay(SupRef, PlanString, Opts0) ->
         {error, _} ->
             supertester_lib:bad_arg(plan, PlanString, "a plan string from a chaos report")
     end.
+
+valid_action({At, Target, Reason}, N) ->
+    is_integer(At) andalso At >= 0 andalso is_integer(Target) andalso Target >= 0 andalso
+        Target < N andalso is_integer(Reason) andalso Reason >= 0;
+valid_action(_, _) ->
+    false.
 
 plan(Params) ->
     case supertester_nif:chaos_plan(Params) of
@@ -192,6 +201,15 @@ run(Sup, Children, Actions, Plan, Seed, DurationMs, Opts) ->
     Trace = try supertester_supervision:start_trace(Sup, [{max_events, 100000}])
             catch error:{cannot_trace, _} -> none
             end,
+    try
+        run_traced(Sup, Actions, Plan, Seed, DurationMs, Opts, Reason, Budget, Ids, Trace)
+    catch
+        Class:Error:Stack ->
+            _ = Trace =/= none andalso supertester_supervision:stop_trace(Trace),
+            erlang:raise(Class, Error, Stack)
+    end.
+
+run_traced(Sup, Actions, Plan, Seed, DurationMs, Opts, Reason, Budget, Ids, Trace) ->
     SupMon = erlang:monitor(process, Sup),
     T0 = erlang:monotonic_time(millisecond),
     {Killed, Log} = execute(Actions, Sup, SupMon, Ids, Reason, T0, Budget, 0, []),
@@ -341,7 +359,7 @@ run_chaos_suite(SupRef, Scenarios, Opts0) when is_list(Scenarios) ->
     Opts = supertester_lib:options(run_chaos_suite, Opts0, [timeout, seed]),
     Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, 30000)),
     Deadline = supertester_lib:deadline(Timeout),
-    Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
+    Sup = supervisor_target(SupRef, Opts),
     Seed = seed(Opts),
     T0 = erlang:monotonic_time(millisecond),
     Results = [case supertester_lib:remaining(Deadline) of
@@ -510,11 +528,12 @@ cleanup(Holder, Ref) ->
     Mon = erlang:monitor(process, Holder),
     Holder ! {Ref, release, self()},
     receive
-        {Ref, released} -> ok;
-        {'DOWN', Mon, process, Holder, _} -> ok
-    end,
-    %% The holder's tables and memory go with it: wait for its exit.
-    receive {'DOWN', Mon, process, Holder, _} -> ok end.
+        {Ref, released} ->
+            %% The holder's tables and memory go with it: wait for its exit.
+            receive {'DOWN', Mon, process, Holder, _} -> ok end;
+        {'DOWN', Mon, process, Holder, _} ->
+            ok % released already (a second cleanup, or the caller died)
+    end.
 
 spawn_idle(N) ->
     Parent = self(),
@@ -608,6 +627,15 @@ check_rate(Other) -> supertester_lib:bad_arg(kill_rate, Other, "a number between
 check_pct(P) when is_integer(P), P >= 0, P =< 100 -> P;
 check_pct(Other) -> supertester_lib:bad_arg(jitter_pct, Other, "an integer between 0 and 100").
 
+%% Kills go to a supervisor's children: anything else is refused before
+%% it is asked for children (a plain process would never answer).
+supervisor_target(SupRef, Opts) ->
+    Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
+    guard(Sup, Opts),
+    supertester_sup:is_supervisor(Sup) orelse
+        supertester_lib:bad_arg(supervisor, SupRef, "a supervisor"),
+    Sup.
+
 %% The VM's own processes are not targets unless allowed.
 guard(Pid, Opts) ->
     case maps:get(allow_system, Opts, false) of
@@ -616,10 +644,7 @@ guard(Pid, Opts) ->
             System = case application:get_application(Pid) of
                          {ok, App} -> lists:member(App, [kernel, stdlib, supertester]);
                          undefined -> false
-                     end orelse lists:member(Pid, [whereis(N) || N <- [init, code_server,
-                                                                      application_controller,
-                                                                      erl_prim_loader, user,
-                                                                      supertester_janitor]]),
+                     end orelse lists:member(Pid, [whereis(N) || N <- ?SYSTEM_NAMES]),
             case System of
                 true -> supertester_lib:bad_arg(target, Pid,
                                                 "a process outside the VM's own applications (allow_system: true overrides)");

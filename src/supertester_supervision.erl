@@ -360,18 +360,28 @@ restart_type(Sup, Id) ->
 %% @doc Waits until every child of the supervisor runs (no child is being
 %% restarted, no listed pid is dead). Rechecks after each of the
 %% supervisor's trace events; `{error, timeout}' after `Timeout' ms
-%% (default 5000).
--spec wait_for_supervisor_stabilization(term()) -> ok | {error, timeout}.
+%% (default 5000), `{error, supervisor_down}' as soon as the supervisor is
+%% gone.
+-spec wait_for_supervisor_stabilization(term()) -> ok | {error, timeout | supervisor_down}.
 wait_for_supervisor_stabilization(Sup) ->
     wait_for_supervisor_stabilization(Sup, ?DEFAULT_TIMEOUT).
 
--spec wait_for_supervisor_stabilization(term(), timeout()) -> ok | {error, timeout}.
+-spec wait_for_supervisor_stabilization(term(), timeout()) ->
+          ok | {error, timeout | supervisor_down}.
 wait_for_supervisor_stabilization(SupRef, Timeout) ->
     Deadline = supertester_lib:deadline(supertester_lib:check_timeout(timeout, Timeout)),
     Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
     Watch = supertester_recovery:watch(Sup),
-    try supertester_recovery:await(fun() -> {stable(Sup, Deadline), ok} end, Watch, Deadline) of
+    %% A supervisor that dies meanwhile will never be stable: say so at once.
+    Check = fun() ->
+                    case is_process_alive(Sup) of
+                        true -> {stable(Sup, Deadline), ok};
+                        false -> {true, supervisor_down}
+                    end
+            end,
+    try supertester_recovery:await(Check, Watch, Deadline) of
         {ok, ok} -> ok;
+        {ok, supervisor_down} -> {error, supervisor_down};
         {error, timeout} -> {error, timeout}
     after
         supertester_recovery:unwatch(Watch)

@@ -97,10 +97,12 @@ defmodule Supertester.SupervisorHelpers do
 
   @doc """
   Waits until every child of the supervisor is running (none restarting,
-  none dead): `:ok` or `{:error, :timeout}`. Checked after each of the
+  none dead): `:ok`, `{:error, :timeout}`, or `{:error, :supervisor_down}`
+  as soon as the supervisor itself is gone. Checked after each of the
   supervisor's trace events.
   """
-  @spec wait_for_supervisor_stabilization(Supervisor.supervisor(), timeout()) :: :ok | {:error, :timeout}
+  @spec wait_for_supervisor_stabilization(Supervisor.supervisor(), timeout()) ::
+          :ok | {:error, :timeout | :supervisor_down}
   def wait_for_supervisor_stabilization(supervisor, timeout \\ 5000) do
     Errors.translate(fn -> :supertester_supervision.wait_for_supervisor_stabilization(supervisor, timeout) end)
   end

@@ -14,6 +14,12 @@
 %% 0.0, an option that is refused right after the guard, an action that is
 %% out of range) so that a broken guard shows as the wrong badarg, never as
 %% a killed kernel process.
+%%
+%% Tests that compare victims with the plan use a seed whose plan never
+%% targets a child twice within three actions (spread_seed/4): late ticks
+%% run back to back, and the module skips a kill of a child still being
+%% restarted. VM-wide table and memory counts are compared after
+%% await_deallocations/0 (they lag the 'DOWN' of the process that held them).
 -module(supertester_chaos_tests).
 
 -include_lib("eunit/include/eunit.hrl").
@@ -28,8 +34,8 @@
 
 -define(IDS, [a, b, c, d]).
 -define(KEYS, [duration_ms, killed, plan, restarted, seed, supervisor_crashed, timeline]).
-%% A run of 10 ticks, 20 ms apart: long enough for every restart to be done
-%% before the next tick, so every planned kill finds its child running.
+%% A run of 10 ticks, 20 ms apart. With a plan from spread_seed/4 every
+%% planned kill finds its child running, however late the ticks run.
 -define(RUN, [{kill_rate, 0.5}, {duration_ms, 200}, {kill_interval_ms, 20}]).
 
 %% ------------------------------------------------------------ helpers
@@ -1100,3 +1106,47 @@ nothing_left_behind_test() ->
     after
         stop_sup(Sup)
     end.
+
+%% ------------------------------------------------------------ regressions
+
+%% Bad actions are refused before any kill, and leave no trace behind.
+replay_refuses_bad_actions_before_killing_test() ->
+    with_sup(sup_args(one_for_one),
+             fun(Sup) ->
+                     Before = children(Sup),
+                     [?assertError({badarg, _}, supertester_chaos:replay(Sup, Bad, []))
+                      || Bad <- [[{0, 0, 0}, {5, -1, 0}], [{0, 1}], [{foo, 1, 0}], [{0, 99, 0}]]],
+                     ?assertEqual(Before, children(Sup)),
+                     ?assertEqual({flags, []}, erlang:trace_info(Sup, flags))
+             end).
+
+%% A target that is not a supervisor is refused instead of being asked
+%% for children it does not have.
+non_supervisor_target_is_refused_test() ->
+    Pid = spawn(fun() -> receive stop -> ok end end),
+    ?assertError({badarg, _}, supertester_chaos:chaos_kill_children(Pid, [{duration_ms, 1}])),
+    ?assertError({badarg, _}, supertester_chaos:run_chaos_suite(Pid, [])),
+    ?assert(is_process_alive(Pid)),
+    Pid ! stop.
+
+%% Calling a cleanup twice returns at once the second time.
+cleanup_twice_test() ->
+    {ok, Cleanup} = supertester_chaos:simulate_resource_exhaustion(ets_tables, [{count, 1}]),
+    ?assertEqual(ok, Cleanup()),
+    ?assertEqual(ok, Cleanup()).
+
+%% The VM's logger is not a target.
+logger_is_refused_test() ->
+    ?assertError({badarg, _}, supertester_chaos:inject_crash(logger, {random, 0.0})),
+    ?assert(is_process_alive(whereis(logger))).
+
+%% Stabilisation says at once that the supervisor is gone, instead of
+%% waiting out its timeout (EUnit's 5 s limit would fail this test).
+stabilization_reports_a_dead_supervisor_test() ->
+    Sup = start_sup(sup_args(one_for_one, 0)),
+    Mon = erlang:monitor(process, Sup),
+    [{_, Child} | _] = children(Sup),
+    exit(Child, kill),
+    ?assertEqual({error, supervisor_down},
+                 supertester_supervision:wait_for_supervisor_stabilization(Sup, 60000)),
+    receive {'DOWN', Mon, process, Sup, _} -> ok end.
