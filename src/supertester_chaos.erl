@@ -283,9 +283,9 @@ child_pid(Sup, Id, AtMs, {AtMs, ById} = Children) ->
             {undefined, Children}
     end;
 child_pid(Sup, Id, AtMs, _Stale) ->
-    ById = case catch gen_server:call(Sup, which_children, 5000) of
-               List when is_list(List) -> maps:from_list([{I, P} || {I, P, _, _} <- List]);
-               _ -> #{}
+    ById = case supertester_sup:children(Sup, 5000) of
+               {ok, List} -> maps:from_list([{I, P} || {I, P, _, _} <- List]);
+               {error, _} -> #{}
            end,
     Pid = case maps:find(Id, ById) of
               {ok, P} when is_pid(P) -> case is_process_alive(P) of true -> P; false -> undefined end;
@@ -334,7 +334,7 @@ intensity_budget(_Sup, Other) ->
     supertester_lib:bad_arg(respect_intensity, Other, "a boolean").
 
 start_order(Sup) ->
-    [{Id, Pid} || {Id, Pid, _Type, _Mods} <- lists:reverse(supervisor:which_children(Sup))].
+    supertester_sup:start_order(supervisor:which_children(Sup)).
 
 %% ------------------------------------------------------------ suites
 

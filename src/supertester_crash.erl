@@ -46,12 +46,9 @@ crash(Other, _Type) ->
     {error, {not_a_process, Other}}.
 
 remember_name(Pid) ->
-    case erlang:process_info(Pid, registered_name) of
-        {registered_name, Name} when is_atom(Name) ->
-            _ = put({supertester_crashed_name, Name}, Pid),
-            ok;
-        _ ->
-            ok
+    case registered_name(Pid) of
+        undefined -> ok;
+        Name -> _ = put({supertester_crashed_name, Name}, Pid), ok
     end.
 
 %% The tables the process owns go with it: verify_ets_cleanup compares
@@ -222,13 +219,13 @@ replacement_check(Name, _ChildId, _Sup, Old) when Name =/= undefined ->
     end;
 replacement_check(undefined, ChildId, Sup, Old) when is_pid(Sup) ->
     fun() ->
-            case catch supervisor:which_children(Sup) of
-                Children when is_list(Children) ->
+            case supertester_sup:children(Sup, 5000) of
+                {ok, Children} ->
                     case lists:keyfind(ChildId, 1, Children) of
                         {_, Pid, _, _} when is_pid(Pid), Pid =/= Old -> {true, Pid};
                         _ -> false
                     end;
-                _ ->
+                {error, _} ->
                     false
             end
     end;
@@ -242,13 +239,13 @@ registered_name(Pid) ->
     end.
 
 child_id(Sup, Pid) when is_pid(Sup) ->
-    case catch supervisor:which_children(Sup) of
-        Children when is_list(Children) ->
+    case supertester_sup:children(Sup, 5000) of
+        {ok, Children} ->
             case lists:keyfind(Pid, 2, Children) of
                 {Id, Pid, _, _} -> Id;
                 false -> undefined
             end;
-        _ ->
+        {error, _} ->
             undefined
     end;
 child_id(_Sup, _Pid) ->

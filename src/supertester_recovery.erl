@@ -115,11 +115,11 @@ await_exit_handled(Sup, Child, Session, Deadline) ->
             {error, timeout}
     end.
 
+%% A supervisor that does not answer within a minute counts as gone.
 children(Sup) ->
-    try supervisor:which_children(Sup) of
-        Children -> {ok, Children}
-    catch
-        exit:_ -> {error, supervisor_down}
+    case supertester_sup:children(Sup, 60000) of
+        {ok, Children} -> {ok, Children};
+        {error, _} -> {error, supervisor_down}
     end.
 
 %% @doc The supervisor of a process: its parent when that runs a

@@ -10,7 +10,7 @@
 %% rather than a guess.
 -module(supertester_sup).
 
--export([is_supervisor/1, flags/1, restart_budget/1]).
+-export([is_supervisor/1, flags/1, restart_budget/1, children/2, start_order/1]).
 
 -type flags() :: #{strategy := atom(), intensity := non_neg_integer(),
                    period := pos_integer()}.
@@ -24,6 +24,27 @@ is_supervisor(Pid) when is_pid(Pid) ->
         {supervisor, _CallbackModule, 1} -> true;
         _ -> false
     end.
+
+%% @doc The supervisor's children, asked with a timeout:
+%% `supervisor:which_children/1' waits forever, and a supervisor busy
+%% starting a slow child must not hold a bounded wait past its deadline.
+%% `{error, Reason}' when it is gone or does not answer in time.
+-spec children(supertester_genserver:server(), timeout()) ->
+          {ok, [{term(), pid() | restarting | undefined, worker | supervisor, term()}]}
+          | {error, term()}.
+children(Supervisor, Timeout) ->
+    try gen_server:call(Supervisor, which_children, Timeout) of
+        Children when is_list(Children) -> {ok, Children};
+        Other -> {error, Other}
+    catch
+        exit:Reason -> {error, Reason}
+    end.
+
+%% @doc `[{Id, Pid}]' in start order (which_children lists the newest
+%% child first).
+-spec start_order([tuple()]) -> [{term(), term()}].
+start_order(Children) ->
+    [{Id, Pid} || {Id, Pid, _Type, _Mods} <- lists:reverse(Children)].
 
 %% @doc The supervisor's strategy, restart intensity and period.
 -spec flags(supertester_genserver:server()) -> {ok, flags()} | {error, term()}.

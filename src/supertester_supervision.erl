@@ -51,7 +51,7 @@ test_restart_strategy(SupRef, Strategy, Scenario, Opts0) ->
                  supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, ?DEFAULT_TIMEOUT))),
     Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
     check_strategy(Sup, Strategy),
-    Before = start_order(supervisor:which_children(Sup)),
+    Before = supertester_sup:start_order(supervisor:which_children(Sup)),
     Victims = victims(Scenario, Before),
     Watch = supertester_recovery:watch(Sup),
     try
@@ -59,7 +59,7 @@ test_restart_strategy(SupRef, Strategy, Scenario, Opts0) ->
         After = [await_handled(Sup, Pid, Watch, Deadline) || {_Id, Pid} <- Victims],
         Now = case lists:member(supervisor_down, After) orelse not is_process_alive(Sup) of
                   true -> [];
-                  false -> start_order(supervisor:which_children(Sup))
+                  false -> supertester_sup:start_order(supervisor:which_children(Sup))
               end,
         Alive = is_process_alive(Sup),
         #{restarted => [Id || {Id, Pid} <- Before, restarted(Id, Pid, Now)],
@@ -97,10 +97,6 @@ check_strategy(Sup, Expected) ->
               #{expected => Expected, actual => Actual});
         {error, _} -> ok
     end.
-
-%% which_children lists the newest child first.
-start_order(Children) ->
-    [{Id, Pid} || {Id, Pid, _Type, _Mods} <- lists:reverse(Children)].
 
 victims({kill_child, Id}, Children) ->
     victims({kill_children, [Id]}, Children);
@@ -258,7 +254,7 @@ trace_supervision_events(SupRef, Opts) ->
 start_trace(SupRef, Opts0) ->
     Opts = supertester_lib:options(trace_supervision_events, Opts0, [max_events]),
     Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
-    Children = start_order(supervisor:which_children(Sup)),
+    Children = supertester_sup:start_order(supervisor:which_children(Sup)),
     Map = [{pid_or_undefined(Pid), restart_type(Sup, Id)} || {Id, Pid} <- Children],
     case supertester_trace:start([Sup], #{events => [spawn, 'receive', exit],
                                           max_events => maps:get(max_events, Opts, 100000),
@@ -291,7 +287,7 @@ stop_trace(#{session := Session, supervisor := Sup, ids := Ids, children := Map}
 %% Whether the supervisor has handled every death: it is gone, or none of
 %% the pids it lists is dead.
 settled(Sup) ->
-    case which_children(Sup, 1000) of
+    case supertester_sup:children(Sup, 1000) of
         {ok, Children} -> lists:all(fun({_, P, _, _}) -> not is_pid(P) orelse is_process_alive(P) end,
                                     Children);
         {error, _} -> true
@@ -322,7 +318,7 @@ new_child_ids(Derived, Known, Sup) ->
     case map_size(Pids) of
         0 -> #{};
         _ ->
-            ById = case which_children(Sup, 1000) of
+            ById = case supertester_sup:children(Sup, 1000) of
                        {ok, Children} -> [{P, Id} || {Id, P, _, _} <- Children, is_pid(P)];
                        {error, _} -> []
                    end,
@@ -335,16 +331,6 @@ new_child_ids(Derived, Known, Sup) ->
     end.
 
 add_pid(I, P, Acc) -> maps:update_with(I, fun(Ps) -> [P | Ps] end, [P], Acc).
-
-%% supervisor:which_children/1 waits forever; a supervisor busy starting a
-%% slow child must not hold a bounded wait past its deadline.
-which_children(Sup, Timeout) ->
-    try gen_server:call(Sup, which_children, Timeout) of
-        Children when is_list(Children) -> {ok, Children};
-        Other -> {error, Other}
-    catch
-        exit:Reason -> {error, Reason}
-    end.
 
 pid_or_undefined(Pid) when is_pid(Pid) -> Pid;
 pid_or_undefined(_) -> undefined.
@@ -388,7 +374,7 @@ wait_for_supervisor_stabilization(SupRef, Timeout) ->
     end.
 
 stable(Sup, Deadline) ->
-    case which_children(Sup, max(1, supertester_lib:remaining(Deadline))) of
+    case supertester_sup:children(Sup, max(1, supertester_lib:remaining(Deadline))) of
         {ok, Children} ->
             lists:all(fun({_, Pid, _, _}) when is_pid(Pid) -> is_process_alive(Pid);
                          ({_, undefined, _, _}) -> true; % stopped, not restarting

@@ -6,7 +6,8 @@
  * time, one per traced process being scheduled). A push never blocks and
  * never allocates unless the payload is larger than the inline slot space:
  * when the ring is full the event is dropped and counted. Limits:
- *   - max_events: the session stops after storing this many events;
+ *   - max_events: the session stops after accepting this many events (an
+ *     event dropped because the ring was full counts as accepted);
  *   - max_rate: the session stops when more than this many events arrive
  *     within one second (a fixed one-second window);
  *   - max_payload: payload bytes kept per event; a longer payload is not

@@ -24,6 +24,8 @@
 
 -include_lib("eunit/include/eunit.hrl").
 
+-import(trace_fixture_sup, [start_sup/1, stop_sup/1, with_sup/2, children/1]).
+
 %% Run inside peer nodes.
 -export([peer_chaos_run/2]).
 %% The logger filter of await_deallocations/0.
@@ -49,28 +51,6 @@ sup_args(Strategy, Intensity) ->
 sup_args(Strategy, Intensity, Ids, ServerOpts) ->
     #{strategy => Strategy, intensity => Intensity, period => 5,
       children => [trace_fixture_sup:child(Id, ServerOpts) || Id <- Ids]}.
-
-start_sup(Args) ->
-    {ok, Sup} = supervisor:start_link(trace_fixture_sup, Args),
-    true = unlink(Sup),
-    Sup.
-
-%% Stops the supervisor (and so its children) if it still runs, and waits
-%% until it is gone.
-stop_sup(Sup) ->
-    Mon = erlang:monitor(process, Sup),
-    catch gen_server:stop(Sup, shutdown, 5000),
-    receive {'DOWN', Mon, process, Sup, _} -> ok end.
-
-with_sup(Args, Test) ->
-    Sup = start_sup(Args),
-    try Test(Sup)
-    after stop_sup(Sup)
-    end.
-
-%% Children in start order: [{Id, Pid}].
-children(Sup) ->
-    [{Id, Pid} || {Id, Pid, _, _} <- lists:reverse(supervisor:which_children(Sup))].
 
 all_running(Sup) ->
     lists:all(fun({_, P}) -> is_pid(P) andalso is_process_alive(P) end, children(Sup)).

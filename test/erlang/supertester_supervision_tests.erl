@@ -7,6 +7,8 @@
 
 -include_lib("eunit/include/eunit.hrl").
 
+-import(trace_fixture_sup, [start_sup/1, stop_sup/1, with_sup/2, children/1]).
+
 -define(BADARG(Expr), ?assertError({badarg, #{argument := _}}, Expr)).
 -define(ASSERTION_FAILED(Expr), ?assertError({assertion_failed, #{details := _}}, Expr)).
 
@@ -19,32 +21,10 @@ sup_args(Strategy, ServerOpts) ->
     #{strategy => Strategy, intensity => 10, period => 5,
       children => [trace_fixture_sup:child(Id, ServerOpts) || Id <- [a, b, c]]}.
 
-start_sup(Args) ->
-    {ok, Sup} = supervisor:start_link(trace_fixture_sup, Args),
-    true = unlink(Sup),
-    Sup.
-
 start_sup(Name, Args) ->
     {ok, Sup} = supervisor:start_link({local, Name}, trace_fixture_sup, Args),
     true = unlink(Sup),
     Sup.
-
-%% Stops the supervisor (and so its children) if it still runs, and waits
-%% until it is gone.
-stop_sup(Sup) ->
-    Mon = erlang:monitor(process, Sup),
-    catch gen_server:stop(Sup, shutdown, 5000),
-    receive {'DOWN', Mon, process, Sup, _} -> ok end.
-
-with_sup(Args, Test) ->
-    Sup = start_sup(Args),
-    try Test(Sup)
-    after stop_sup(Sup)
-    end.
-
-%% Children in start order: [{Id, Pid}].
-children(Sup) ->
-    [{Id, Pid} || {Id, Pid, _, _} <- lists:reverse(supervisor:which_children(Sup))].
 
 pid_of(Sup, Id) ->
     {Id, Pid} = lists:keyfind(Id, 1, children(Sup)),

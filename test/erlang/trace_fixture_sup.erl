@@ -12,6 +12,8 @@
 -behaviour(supervisor).
 
 -export([child/2, child/3, sup_child/2]).
+%% Helpers of the suites that use this supervisor.
+-export([start_sup/1, stop_sup/1, with_sup/2, children/1]).
 -export([init/1, log_filter/2]).
 
 %% A trace_fixture_server child with the server options Opts (see
@@ -26,6 +28,29 @@ child(Id, Opts, Restart) ->
 sup_child(Id, Args) ->
     #{id => Id, start => {supervisor, start_link, [?MODULE, Args]},
       type => supervisor, modules => [?MODULE]}.
+
+%% Starts one, not linked to the caller (a test may make it die).
+start_sup(Args) ->
+    {ok, Sup} = supervisor:start_link(?MODULE, Args),
+    true = unlink(Sup),
+    Sup.
+
+%% Stops the supervisor (and so its children) if it still runs, and waits
+%% until it is gone.
+stop_sup(Sup) ->
+    Mon = erlang:monitor(process, Sup),
+    catch gen_server:stop(Sup, shutdown, 5000),
+    receive {'DOWN', Mon, process, Sup, _} -> ok end.
+
+with_sup(Args, Test) ->
+    Sup = start_sup(Args),
+    try Test(Sup)
+    after stop_sup(Sup)
+    end.
+
+%% Children in start order: [{Id, Pid}].
+children(Sup) ->
+    [{Id, Pid} || {Id, Pid, _, _} <- lists:reverse(supervisor:which_children(Sup))].
 
 init(#{strategy := Strategy} = Args) ->
     _ = logger:add_primary_filter(?MODULE, {fun ?MODULE:log_filter/2, []}),
