@@ -46,6 +46,21 @@ int st_rng_choose(st_rng_t *rng, uint64_t n, uint64_t k, uint64_t *out);
 /* base ± jitter_pct percent, uniform, never below 1 when base >= 1. */
 uint64_t st_rng_jitter(st_rng_t *rng, uint64_t base, uint32_t jitter_pct);
 
+/* ------------------------------------------------------------ schedules */
+
+/* The order in which concurrent scripts take turns: a uniformly random
+ * interleaving of n_threads scripts, where thread t has lengths[t]
+ * operations. out[i] is the thread whose next operation is the i-th
+ * overall; every thread's operations keep their order. Each step picks a
+ * thread with probability proportional to the operations it has left,
+ * which makes every interleaving equally likely. Draws one `between` per
+ * step (nothing once a single operation is left). out_len must equal the
+ * sum of the lengths (ST_EINVAL otherwise, or when a pointer is NULL with
+ * a non-zero count); ST_ENOMEM when the working tree cannot be allocated.
+ * O(total log n_threads). */
+int st_chaos_interleave(st_rng_t *rng, const uint32_t *lengths, size_t n_threads,
+                        uint32_t *out, size_t out_len);
+
 /* ----------------------------------------------------------------- plans */
 
 typedef struct st_chaos_params_s {
