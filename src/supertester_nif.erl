@@ -26,7 +26,7 @@
 -export([enabled/3, trace/5, trace_session_new/3, trace_session_drain/2,
          trace_session_stop/1, trace_session_info/1, supervision_derive/3]).
 -export([chaos_plan/1, chaos_plan_parse/1, chaos_rng_new/1, chaos_rng_bernoulli/2,
-         chaos_rng_between/3, chaos_ddmin_new/1, chaos_ddmin_next/1,
+         chaos_rng_between/3, chaos_interleave/2, chaos_ddmin_new/1, chaos_ddmin_next/1,
          chaos_ddmin_report/2, chaos_ddmin_result/1]).
 -export([library_path/0]).
 
@@ -112,6 +112,7 @@ chaos_plan_parse(_PlanString) -> ?NOT_LOADED.
 chaos_rng_new(_Seed) -> ?NOT_LOADED.
 chaos_rng_bernoulli(_Rng, _P) -> ?NOT_LOADED.
 chaos_rng_between(_Rng, _Lo, _Hi) -> ?NOT_LOADED.
+chaos_interleave(_Rng, _ScriptLengths) -> ?NOT_LOADED.
 chaos_ddmin_new(_N) -> ?NOT_LOADED.
 chaos_ddmin_next(_Ddmin) -> ?NOT_LOADED.
 chaos_ddmin_report(_Ddmin, _Failed) -> ?NOT_LOADED.

@@ -111,6 +111,7 @@ static ErlNifFunc nif_funcs[] = {
     {"chaos_rng_new", 1, st_nif_chaos_rng_new, 0},
     {"chaos_rng_bernoulli", 2, st_nif_chaos_rng_bernoulli, 0},
     {"chaos_rng_between", 3, st_nif_chaos_rng_between, 0},
+    {"chaos_interleave", 2, st_nif_chaos_interleave, 0},
     {"chaos_ddmin_new", 1, st_nif_chaos_ddmin_new, 0},
     {"chaos_ddmin_next", 1, st_nif_chaos_ddmin_next, 0},
     {"chaos_ddmin_report", 2, st_nif_chaos_ddmin_report, 0},

@@ -258,6 +258,81 @@ ERL_NIF_TERM st_nif_chaos_rng_between(ErlNifEnv *env, int argc,
   return enif_make_uint64(env, v);
 }
 
+/* Schedules longer than this (operations of all threads together) are
+ * refused: the whole order is built as one list. */
+#define MAX_SCHEDULE_STEPS 1000000u
+
+/* The script lengths of chaos_interleave, checked: at most
+ * MAX_SCHEDULE_STEPS in all. Returns the lengths (enif_alloc'd) or NULL. */
+static uint32_t *get_lengths(ErlNifEnv *env, ERL_NIF_TERM list, unsigned *n,
+                             size_t *total) {
+  if (!enif_get_list_length(env, list, n) || *n > MAX_SCHEDULE_STEPS) return NULL;
+  uint32_t *lengths = enif_alloc((*n ? *n : 1) * sizeof *lengths);
+  if (lengths == NULL) return NULL;
+  ERL_NIF_TERM head, tail = list;
+  *total = 0;
+  for (unsigned i = 0; i < *n; i++) {
+    unsigned len;
+    if (!enif_get_list_cell(env, tail, &head, &tail) || !enif_get_uint(env, head, &len) ||
+        len > MAX_SCHEDULE_STEPS - *total) {
+      enif_free(lengths);
+      return NULL;
+    }
+    lengths[i] = len;
+    *total += len;
+  }
+  return lengths;
+}
+
+static ERL_NIF_TERM interleave_now(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  rng_res_t *r;
+  unsigned n;
+  size_t total;
+  if (!get_rng(env, argv[0], &r)) return st_nif_badarg(env, argv[0]);
+  uint32_t *lengths = get_lengths(env, argv[1], &n, &total);
+  if (lengths == NULL) return st_nif_badarg(env, argv[1]);
+  uint32_t *order = enif_alloc((total ? total : 1) * sizeof *order);
+  if (order == NULL) {
+    enif_free(lengths);
+    return st_nif_error(env, ST_ENOMEM);
+  }
+  enif_mutex_lock(r->lock);
+  int rc = st_chaos_interleave(&r->rng, lengths, n, order, total);
+  enif_mutex_unlock(r->lock);
+  ERL_NIF_TERM result;
+  if (rc != ST_OK) {
+    result = st_nif_error(env, rc);
+  } else {
+    result = enif_make_list(env, 0);
+    for (size_t i = total; i-- > 0;)
+      result = enif_make_list_cell(env, enif_make_uint(env, order[i]), result);
+  }
+  enif_free(order);
+  enif_free(lengths);
+  return result;
+}
+
+/* chaos_interleave(Rng, [ScriptLength]) -> [ThreadIndex]: a uniformly
+ * random interleaving drawn from Rng (thread indices from 0). */
+ERL_NIF_TERM st_nif_chaos_interleave(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  /* One draw per step: size the work by the steps. A list of more threads
+   * than a millisecond's walk goes dirty without being walked here. */
+  unsigned n;
+  size_t steps = 0;
+  if (!enif_get_list_length(env, argv[1], &n)) return st_nif_badarg(env, argv[1]);
+  if (n > ST_NIF_DIRTY_LIST_ELEMENTS) {
+    steps = n;
+  } else {
+    ERL_NIF_TERM head, tail = argv[1];
+    unsigned len;
+    while (enif_get_list_cell(env, tail, &head, &tail))
+      if (enif_get_uint(env, head, &len)) steps += len;
+  }
+  return st_nif_run_sized(env, "chaos_interleave", steps, ST_NIF_DIRTY_LIST_ELEMENTS,
+                          interleave_now, argc, argv);
+}
+
 /* chaos_ddmin_new(N) -> Ddmin, for a failing run of N actions. */
 ERL_NIF_TERM st_nif_chaos_ddmin_new(ErlNifEnv *env, int argc,
                                     const ERL_NIF_TERM argv[]) {
