@@ -347,7 +347,10 @@ run_chaos_suite(Target, Scenarios) ->
 %% is a map with `type': `kill_children' (the other keys are
 %% {@link chaos_kill_children/2}'s options), `inject_crash' (`child' id,
 %% `spec', `reason'), `resource_exhaustion' (`resource' and its options,
-%% released after the check). Options: `timeout' for the whole suite
+%% released after the check), `concurrent' (`scenario', or `build': a fun
+%% of the supervisor returning one; a {@link supertester_harness} scenario
+%% run with the suite's seed unless it has its own, failed when the run
+%% returns an error). Options: `timeout' for the whole suite
 %% (default 30000: a scenario that would start after it fails with
 %% `suite_timeout', and each waits for recovery at most what is left),
 %% `seed' (for the scenarios without one). Returns
@@ -407,6 +410,20 @@ scenario(Sup, inject_crash, #{child := Id} = Opts, _Seed) ->
 scenario(_Sup, resource_exhaustion, #{resource := Resource} = Opts, _Seed) ->
     case simulate_resource_exhaustion(Resource, maps:to_list(maps:remove(resource, Opts))) of
         {ok, Cleanup} -> {#{resource => Resource}, Cleanup};
+        {error, Reason} -> erlang:error(Reason)
+    end;
+scenario(Sup, concurrent, Opts, Seed) ->
+    Built = case Opts of
+                #{scenario := Given} -> Given;
+                #{build := Build} when is_function(Build, 1) -> Build(Sup);
+                _ -> erlang:error({bad_scenario, needs_scenario_or_build})
+            end,
+    Scenario = case supertester_harness:scenario(Built) of
+                   #{seed := undefined} = S -> S#{seed := Seed};
+                   S -> S
+               end,
+    case supertester_harness_run:run(Scenario) of
+        {ok, Report} -> {Report, fun() -> ok end};
         {error, Reason} -> erlang:error(Reason)
     end;
 scenario(_Sup, Type, _Opts, _Seed) ->

@@ -84,15 +84,36 @@ defmodule Supertester.ChaosHelpers do
   @doc """
   Runs scenario maps (`%{type: :kill_children, ...}`,
   `%{type: :inject_crash, child: id, spec: spec}`,
-  `%{type: :resource_exhaustion, resource: r, ...}`) and checks after each
+  `%{type: :resource_exhaustion, resource: r, ...}`,
+  `%{type: :concurrent, scenario: s}` or `%{type: :concurrent, build: fn sup -> s end}`
+  with a `Supertester.ConcurrentHarness` scenario) and checks after each
   that the supervisor survived and recovered, within `:timeout` ms for the
   whole suite (default 30_000). Returns `:total_scenarios`, `:passed`,
   `:failed`, `:failures`, `:results` and `:duration_ms`.
   """
   @spec run_chaos_suite(pid(), [map()], keyword()) :: map()
   def run_chaos_suite(target, scenarios, opts \\ []) do
-    Errors.translate(fn -> :supertester_chaos.run_chaos_suite(target, scenarios, with_seed(opts)) end)
+    Errors.translate(fn ->
+      :supertester_chaos.run_chaos_suite(target, prepare_concurrent(scenarios), with_seed(opts))
+    end)
   end
+
+  # :concurrent entries hold ConcurrentHarness scenarios: their invariant
+  # and chaos hook get the context Elixir expects.
+  defp prepare_concurrent(scenarios) when is_list(scenarios) do
+    Enum.map(scenarios, fn
+      %{type: :concurrent, scenario: scenario} = entry ->
+        %{entry | scenario: Supertester.ConcurrentHarness.prepare(scenario)}
+
+      %{type: :concurrent, build: build} = entry when is_function(build, 1) ->
+        %{entry | build: fn target -> Supertester.ConcurrentHarness.prepare(build.(target)) end}
+
+      other ->
+        other
+    end)
+  end
+
+  defp prepare_concurrent(other), do: other
 
   # ExUnit's seed drives the chaos unless the test gives one. Anything
   # that is not a keyword list or map goes through as is, for the Erlang
