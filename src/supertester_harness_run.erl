@@ -130,6 +130,7 @@ core(S, Subject, SetupCtx, Metadata, Seed, T0) ->
     Workers = [spawn_worker(Guard, Ref, fun() -> thread(Ref, I, Script, Subject, S, T0) end)
                || {I, Script} <- lists:zip(lists:seq(0, length(Threads) - 1), Threads)],
     Run = #{ref => Ref, guard => Guard, workers => list_to_tuple(Workers), subject => Subject,
+            threads => list_to_tuple(Threads),
             deadline => supertester_lib:deadline(maps:get(timeout_ms, S)), chaos_step => ChaosStep,
             chaos => maps:get(chaos, S), total => Total, seed => Seed, schedule => Schedule,
             chaos_ctx => #{metadata => Metadata, setup_context => SetupCtx, seed => Seed,
@@ -188,14 +189,23 @@ collect(Left, #{ref := Ref, deadline := Deadline, total := Total} = Run, Chaos, 
             {timeout, Chaos, Events, in_flight(Total, Run, Events)}
     end.
 
-%% The operations sent whose event has not come back, and the one whose
-%% turn was given but not yet taken (its thread still waits for an earlier
-%% reply): [#{order, thread, sent}].
-in_flight(Sent, #{schedule := Schedule}, Events) ->
+%% The operations whose turn came (up to step Last) and whose event has
+%% not: the one a thread is running or waiting on, and the one a thread
+%% will send once its previous operation ends. [#{order, thread, step,
+%% operation}].
+in_flight(Last, #{schedule := Schedule, threads := Threads}, Events) ->
     Done = [maps:get(order, E) || E <- Events],
-    Steps = lists:zip(lists:seq(0, length(Schedule) - 1), Schedule),
-    [#{order => Order, thread => Thread, sent => Order < Sent}
-     || {Order, Thread} <- lists:sublist(Steps, Sent + 1), not lists:member(Order, Done)].
+    Steps = steps(Schedule, 0, #{}),
+    [#{order => Order, thread => Thread, step => Step,
+       operation => descriptor(lists:nth(Step + 1, element(Thread + 1, Threads)))}
+     || {Order, Thread, Step} <- lists:sublist(Steps, Last + 1), not lists:member(Order, Done)].
+
+%% [{Order, Thread, StepOfThatThread}] of a schedule.
+steps([], _Order, _Seen) ->
+    [];
+steps([Thread | Rest], Order, Seen) ->
+    Step = maps:get(Thread, Seen, 0),
+    [{Order, Thread, Step} | steps(Rest, Order + 1, Seen#{Thread => Step + 1})].
 
 %% One thread: waits for each turn, sends its operation, says it did, and
 %% reports the operation's event when it ends.
