@@ -266,12 +266,14 @@ start_trace(SupRef, Opts0) ->
             erlang:error({cannot_trace, Reason})
     end.
 
-%% @doc Stops a trace and returns `#{events, restart_latency_ns, info}':
-%% the events as {@link trace_supervision_events/2} gives them, the time
-%% from each restart's cause (the exit the supervisor received) to the
-%% replacement's spawn, and the trace session's counters.
+%% @doc Stops a trace and returns `#{events, restart_latency_ns,
+%% restarted_at_ns, info}': the events as {@link trace_supervision_events/2}
+%% gives them, the time from each restart's cause (the exit the supervisor
+%% received) to the replacement's spawn, when each replacement was spawned
+%% (`erlang:monotonic_time(nanosecond)'), and the trace session's counters.
 -spec stop_trace(trace()) -> #{events := [supervision_event()],
-                              restart_latency_ns := [non_neg_integer()], info := map()}.
+                              restart_latency_ns := [non_neg_integer()],
+                              restarted_at_ns := [integer()], info := map()}.
 stop_trace(#{session := Session, supervisor := Sup, ids := Ids, children := Map}) ->
     %% Deaths that happened before the stop are part of the trace: let the
     %% supervisor handle them first (it lists no dead pid once it has).
@@ -282,6 +284,7 @@ stop_trace(#{session := Session, supervisor := Sup, ids := Ids, children := Map}
     Named = [name_event(E, Sup, Ids, Names) || E <- Derived],
     #{events => Named,
       restart_latency_ns => [L || {child_restarted, _, _, _, _, L} <- Derived],
+      restarted_at_ns => [T || {child_restarted, _, _, _, T, _} <- Derived],
       info => Info}.
 
 %% Whether the supervisor has handled every death: it is gone, or none of

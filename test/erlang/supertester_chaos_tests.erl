@@ -332,6 +332,12 @@ strategy(Strategy) ->
                      ?assertEqual(Killed, length(lists:usort(KilledPids))),
                      ?assertEqual([], [P || P <- KilledPids, is_process_alive(P)]),
                      ?assert(non_decreasing([At || #{at_ms := At} <- Timeline])),
+                     %% Each restart is placed when it happened: after its
+                     %% kill, within the run.
+                     KilledAt = [{Id, At} || #{event := killed, child := Id, at_ms := At} <- Timeline],
+                     [?assert(At =< Duration andalso
+                                  lists:any(fun({K, KAt}) -> K =:= Id andalso KAt =< At end, KilledAt))
+                      || #{event := restarted, child := Id, at_ms := At} <- Timeline],
                      ?assertEqual([], [E || #{event := Ev} = E <- Timeline,
                                             not lists:member(Ev, [planned, killed, restarted])]),
                      %% The tree recovered, as the strategy says.
