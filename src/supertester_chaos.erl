@@ -419,9 +419,19 @@ scenario(Sup, kill_children, Opts, Seed) ->
 scenario(Sup, inject_crash, #{child := Id} = Opts, _Seed) ->
     case lists:keyfind(Id, 1, start_order(Sup)) of
         {Id, Pid} when is_pid(Pid) ->
-            ok = inject_crash(Pid, maps:get(spec, Opts, immediate),
-                              maps:to_list(maps:with([reason, seed], Opts))),
-            {#{child => Id, pid => Pid}, fun() -> ok end};
+            Spec = maps:get(spec, Opts, immediate),
+            Mon = erlang:monitor(process, Pid),
+            ok = inject_crash(Pid, Spec, maps:to_list(maps:with([reason, seed], Opts))),
+            %% A delayed crash is judged once it has landed (or, for a
+            %% process that survives it, a second after it was due).
+            Wait = case Spec of
+                       {after_ms, Ms} -> Ms + 1000;
+                       _ -> 0
+                   end,
+            Crashed = receive {'DOWN', Mon, process, Pid, _} -> true
+                      after Wait -> erlang:demonitor(Mon, [flush]), not is_process_alive(Pid)
+                      end,
+            {#{child => Id, pid => Pid, crashed => Crashed}, fun() -> ok end};
         _ ->
             erlang:error({no_running_child, Id})
     end;
@@ -453,6 +463,7 @@ verdict(Sup, Report, Timeout) ->
         false ->
             case catch supertester_supervision:wait_for_supervisor_stabilization(Sup, Timeout) of
                 ok -> ok;
+                {error, supervisor_down} -> {failed, supervisor_crashed};
                 Other -> {failed, {not_recovered, Other}}
             end
     end.

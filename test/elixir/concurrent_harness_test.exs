@@ -512,7 +512,7 @@ defmodule Supertester.ConcurrentHarnessTest do
 
       assert {:error, {:timeout, info}} = ConcurrentHarness.run(scenario)
       assert %{in_flight: in_flight, seed: 77} = info
-      assert Enum.any?(in_flight, &(&1.thread == 0))
+      assert Enum.any?(in_flight, &match?(%{thread: 0, step: 0, operation: :custom}, &1))
 
       assert_receive {:stuck, stuck_pid}
       ref = Process.monitor(stuck_pid)

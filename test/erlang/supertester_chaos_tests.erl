@@ -970,6 +970,21 @@ suite_scenario_that_kills_the_supervisor_fails_test() ->
         stop_sup(Sup)
     end.
 
+%% A delayed crash is judged after it lands: with intensity 0 it takes the
+%% supervisor down, and the scenario fails (judged at once, it passed).
+suite_judges_a_delayed_crash_after_it_lands_test() ->
+    Sup = start_sup(sup_args(one_for_one, 0)),
+    Mon = erlang:monitor(process, Sup),
+    try
+        R = supertester_chaos:run_chaos_suite(
+              Sup, [#{type => inject_crash, child => c, spec => {after_ms, 30}}], [{seed, 1}]),
+        ?assertMatch(#{failed := 1, failures := [#{reason := supervisor_crashed}],
+                       results := [#{report := #{child := c, crashed := true}}]}, R),
+        ?assertEqual(shutdown, down_reason(Sup, Mon))
+    after
+        stop_sup(Sup)
+    end.
+
 %% The suite's timeout covers all of it: a scenario that would start after
 %% it fails with suite_timeout, and nothing of it runs.
 suite_timeout_test() ->
