@@ -134,13 +134,13 @@ chaos_kill_children(SupRef, Opts0) ->
     Seed = seed(Opts),
     Params = #{seed => Seed,
                kill_rate => check_rate(maps:get(kill_rate, Opts, 0.3)),
-               duration_ms => supertester_lib:check_non_neg_integer(
-                                duration_ms, maps:get(duration_ms, Opts, 5000)),
-               interval_ms => supertester_lib:check_pos_integer(
-                                kill_interval_ms, maps:get(kill_interval_ms, Opts, 100)),
+               duration_ms => check_u32(duration_ms, supertester_lib:check_non_neg_integer(
+                                                       duration_ms, maps:get(duration_ms, Opts, 5000))),
+               interval_ms => check_u32(kill_interval_ms, supertester_lib:check_pos_integer(
+                                                            kill_interval_ms, maps:get(kill_interval_ms, Opts, 100))),
                jitter_pct => check_pct(maps:get(jitter_pct, Opts, 0)),
-               max_kills => supertester_lib:check_pos_integer(
-                              max_kills, maps:get(max_kills, Opts, 1000)),
+               max_kills => check_u32(max_kills, supertester_lib:check_pos_integer(
+                                                   max_kills, maps:get(max_kills, Opts, 1000))),
                n_targets => max(1, length(Children)),
                n_reasons => 1},
     case Children of
@@ -185,7 +185,13 @@ valid_action({At, Target, Reason}, N) ->
 valid_action(_, _) ->
     false.
 
-plan(Params) ->
+plan(#{duration_ms := Duration, interval_ms := Interval, jitter_pct := Jitter} = Params) ->
+    %% The C core makes a plan in one call and refuses more than 5e7 ticks.
+    Shortest = max(1, Interval * (100 - Jitter) div 100),
+    Duration div Shortest < 50000000 orelse
+        supertester_lib:bad_arg(duration_ms, Duration,
+                                io_lib:format("at most 50,000,000 ticks of ~b ms (or a longer kill_interval_ms)",
+                                              [Shortest])),
     case supertester_nif:chaos_plan(Params) of
         {ok, Actions, Plan} -> {ok, Actions, Plan};
         {error, Reason} -> supertester_lib:bad_arg(chaos_options, Params, io_lib:format("a valid plan (~p)", [Reason]))
@@ -669,6 +675,10 @@ seed(Opts) ->
 
 check_rate(R) when is_number(R), R >= 0, R =< 1 -> float(R);
 check_rate(Other) -> supertester_lib:bad_arg(kill_rate, Other, "a number between 0 and 1").
+
+%% The plan's fields are 32-bit in the C core.
+check_u32(_Name, N) when N < 1 bsl 32 -> N;
+check_u32(Name, N) -> supertester_lib:bad_arg(Name, N, "an integer below 2^32").
 
 check_pct(P) when is_integer(P), P >= 0, P =< 100 -> P;
 check_pct(Other) -> supertester_lib:bad_arg(jitter_pct, Other, "an integer between 0 and 100").

@@ -528,6 +528,12 @@ bad_options_test() ->
                      ?BADARG_ON(kill_rate, chaos(Sup, [{kill_rate, 2} | Safe])),
                      ?BADARG_ON(jitter_pct, chaos(Sup, [{jitter_pct, 101} | Safe])),
                      ?BADARG_ON(seed, chaos(Sup, [{seed, -1} | Safe])),
+                     %% Too large for the C core: named, not a bare NIF badarg.
+                     ?BADARG_ON(duration_ms, chaos(Sup, [{duration_ms, 1 bsl 32}, {kill_rate, 0.0}])),
+                     ?BADARG_ON(max_kills, chaos(Sup, [{max_kills, 1 bsl 40} | Safe])),
+                     ?BADARG_ON(kill_interval_ms, chaos(Sup, [{kill_interval_ms, 1 bsl 33} | Safe])),
+                     ?BADARG_ON(duration_ms, chaos(Sup, [{duration_ms, 4000000000}, {kill_interval_ms, 1},
+                                                         {kill_rate, 0.0}])),
                      ?BADARG(chaos(Sup, not_options)),
                      ?assertEqual(Before, children(Sup))
              end).
