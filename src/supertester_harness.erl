@@ -109,7 +109,8 @@ from_property_config(Module, Config) ->
 
 %% @doc A scenario from a property-test config (`thread_scripts', and any
 %% scenario field): the config's fields win over `Opts', which win over
-%% the defaults. Without a `setup', the server is started as in
+%% the defaults; metadata is merged as in 0.5.1 (the module, then the
+%% config's, then the options'). Without a `setup', the server is started as in
 %% {@link simple_genserver_scenario/4}.
 -spec from_property_config(module(), map(), supertester_lib:options()) -> scenario().
 from_property_config(Module, Config, Opts0) when is_atom(Module), is_map(Config) ->

@@ -137,7 +137,8 @@ defmodule Supertester.ConcurrentHarness do
 
   @doc """
   Converts a property config (`:thread_scripts`, and any scenario field)
-  into a scenario; the config's fields win over `opts`.
+  into a scenario; the config's fields win over `opts`, except metadata,
+  merged as in 0.5.1: the module, then the config's, then the options'.
   """
   @spec from_property_config(module(), map(), keyword()) :: Scenario.t()
   def from_property_config(module, config, opts \\ []) do
@@ -170,24 +171,26 @@ defmodule Supertester.ConcurrentHarness do
 
   @doc false
   # For ChaosHelpers.run_chaos_suite's :concurrent entries.
-  def prepare(scenario), do: to_erlang(scenario)
+  # No ExUnit seed here: the suite gives its own seed to entries without one.
+  def prepare(scenario), do: to_erlang(scenario, false)
 
   # The Erlang side says :undefined where Elixir says nil: the invariant
   # and the chaos hook see nil, and ExUnit's seed is the default seed.
-  defp to_erlang(%Scenario{} = scenario), do: scenario |> Map.from_struct() |> to_erlang()
+  defp to_erlang(scenario, default_seed? \\ true)
 
-  defp to_erlang(attrs) when is_list(attrs) do
-    if Keyword.keyword?(attrs), do: attrs |> Map.new() |> to_erlang(), else: attrs
+  defp to_erlang(%Scenario{} = scenario, default_seed?),
+    do: scenario |> Map.from_struct() |> to_erlang(default_seed?)
+
+  defp to_erlang(attrs, default_seed?) when is_list(attrs) do
+    if Keyword.keyword?(attrs), do: attrs |> Map.new() |> to_erlang(default_seed?), else: attrs
   end
 
-  defp to_erlang(attrs) when is_map(attrs) do
-    attrs
-    |> Map.update(:invariant, nil, &with_nil_context/1)
-    |> Map.update(:chaos, nil, &with_nil_context/1)
-    |> with_seed()
+  defp to_erlang(attrs, default_seed?) when is_map(attrs) do
+    attrs = attrs |> Map.update(:invariant, nil, &with_nil_context/1) |> Map.update(:chaos, nil, &with_nil_context/1)
+    if default_seed?, do: with_seed(attrs), else: attrs
   end
 
-  defp to_erlang(other), do: other
+  defp to_erlang(other, _default_seed?), do: other
 
   defp with_nil_context(fun) when is_function(fun, 2), do: fn pid, ctx -> fun.(pid, nilify(ctx)) end
   defp with_nil_context(other), do: other

@@ -746,6 +746,20 @@ defmodule Supertester.ConcurrentHarnessTest do
       assert r2.seed == 4
     end
 
+    test "the suite's seed reaches :concurrent entries without their own" do
+      sup = start_tree()
+
+      scenarios = [
+        %{type: :concurrent, scenario: supervisor_scenario(sup, [])},
+        %{type: :concurrent, build: fn target -> supervisor_scenario(target, []) end},
+        %{type: :concurrent, scenario: supervisor_scenario(sup, seed: 9)}
+      ]
+
+      report = Supertester.ChaosHelpers.run_chaos_suite(sup, scenarios, seed: 4, timeout: 10_000)
+
+      assert Enum.map(report.results, & &1.report.seed) == [4, 4, 9]
+    end
+
     test "a concurrent scenario whose invariant fails is counted as failed" do
       sup = start_tree()
 
