@@ -17,9 +17,6 @@
 
 -export([emit/3]).
 
-%% telemetry is optional: it is only called when loaded.
--ignore_xref([{telemetry, execute, 3}]).
-
 -spec emit([atom()], map(), map()) -> ok.
 emit(Event, Measurements, Metadata) when is_list(Event), is_map(Measurements), is_map(Metadata) ->
     case code:ensure_loaded(telemetry) of
