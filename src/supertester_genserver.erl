@@ -20,7 +20,7 @@
          concurrent_calls/2, concurrent_calls/3, concurrent_calls/4,
          stress_test_server/2, stress_test_server/3, stress_test_server/4,
          test_server_crash_recovery/2, test_invalid_messages/2]).
--export([has_sync_handler/1, sync_after_cast/3]).
+-export([has_sync_handler/1, cast_sync_fun/3]).
 
 -export_type([server/0]).
 
@@ -82,32 +82,25 @@ cast_and_sync(Server, Message, SyncMessage) -> cast_and_sync(Server, Message, Sy
 -spec cast_and_sync(server(), term(), term(), supertester_lib:options()) ->
           ok | {ok, term()} | {error, term()}.
 cast_and_sync(Server, Message, SyncMessage, Opts) ->
-    _ = supertester_lib:check_process_ref(server, Server),
-    {Strict, Timeout} = sync_options(Opts),
+    Await = cast_sync_fun(Server, SyncMessage, Opts),
     ok = gen_server:cast(Server, Message),
-    await_handled(Server, SyncMessage, Strict, Timeout).
+    Await().
 
-%% @doc The second half of {@link cast_and_sync/4}, for a caller that made
-%% the cast itself (the concurrency harness reports the cast as issued in
-%% between): returns once the server has handled what was sent before.
--spec sync_after_cast(server(), term(), supertester_lib:options()) ->
-          ok | {ok, term()} | {error, term()}.
-sync_after_cast(Server, SyncMessage, Opts) ->
+%% @doc The second half of {@link cast_and_sync/4} as a function to call
+%% after each cast: it returns once the server has handled what was sent
+%% before. The options are checked and the server's sync handler looked up
+%% once, for a caller that casts many times (the concurrency harness).
+-spec cast_sync_fun(server(), term(), supertester_lib:options()) ->
+          fun(() -> ok | {ok, term()} | {error, term()}).
+cast_sync_fun(Server, SyncMessage, Opts) ->
     _ = supertester_lib:check_process_ref(server, Server),
-    {Strict, Timeout} = sync_options(Opts),
-    await_handled(Server, SyncMessage, Strict, Timeout).
-
-sync_options(Opts) ->
     O = supertester_lib:options(cast_and_sync, Opts, ['strict?', timeout]),
     Strict = maps:get('strict?', O, false),
     is_boolean(Strict) orelse supertester_lib:bad_arg('strict?', Strict, "true or false"),
-    {Strict, supertester_lib:check_timeout(timeout, maps:get(timeout, O, 5000))}.
-
-await_handled(Server, SyncMessage, Strict, Timeout) ->
-    UseBarrier = SyncMessage =:= ?SYNC andalso not Strict andalso not has_sync_handler(Server),
-    case UseBarrier of
-        true -> sync(Server, Timeout);
-        false -> sync_call(Server, SyncMessage, Timeout, Strict)
+    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, O, 5000)),
+    case SyncMessage =:= ?SYNC andalso not Strict andalso not has_sync_handler(Server) of
+        true -> fun() -> barrier(Server, false, Timeout) end;
+        false -> fun() -> sync_call(Server, SyncMessage, Timeout, Strict) end
     end.
 
 sync_call(Server, SyncMessage, Timeout, Strict) ->
@@ -142,8 +135,11 @@ no_sync_handler(Server, What) ->
 %% otherwise. `{error, noproc | timeout | Reason}' when it cannot answer.
 -spec sync(server(), timeout()) -> ok | {error, term()}.
 sync(Server, Timeout) ->
+    barrier(Server, has_sync_handler(Server), Timeout).
+
+barrier(Server, HasSyncHandler, Timeout) ->
     try
-        case has_sync_handler(Server) of
+        case HasSyncHandler of
             true -> ok = gen_server:call(Server, ?SYNC, Timeout);
             false -> _ = sys:get_state(Server, Timeout)
         end,

@@ -127,67 +127,88 @@ core(S, Subject, SetupCtx, Metadata, Seed, T0) ->
                 end,
     Ref = make_ref(),
     Guard = guard(Ref),
-    Workers = [spawn_worker(Guard, Ref, fun() -> thread(Ref, I, Script, Subject, S, T0) end)
+    %% The threads write their events here (keyed by step order) rather
+    %% than message them: the scheduler's mailbox holds only turns taken.
+    Table = ets:new(supertester_harness_events, [public, set, {write_concurrency, true}]),
+    Workers = [spawn_worker(Guard, Ref, fun() -> thread(Ref, I, Script, Subject, S, T0, Table) end)
                || {I, Script} <- lists:zip(lists:seq(0, length(Threads) - 1), Threads)],
     Run = #{ref => Ref, guard => Guard, workers => list_to_tuple(Workers), subject => Subject,
-            threads => list_to_tuple(Threads),
+            threads => list_to_tuple(Threads), table => Table,
             deadline => supertester_lib:deadline(maps:get(timeout_ms, S)), chaos_step => ChaosStep,
             chaos => maps:get(chaos, S), total => Total, seed => Seed, schedule => Schedule,
             chaos_ctx => #{metadata => Metadata, setup_context => SetupCtx, seed => Seed,
                            started_at_step => ChaosStep}},
     Started = erlang:monotonic_time(millisecond),
     try
-        case turns(Schedule, 0, Run, none, []) of
-            {ok, Chaos, Events} ->
-                Sorted = lists:keysort(1, [{maps:get(order, E), E} || E <- Events]),
-                RunData = run_data([E || {_, E} <- Sorted], length(Threads),
+        case turns(Schedule, 0, Run, none, 0) of
+            {ok, Chaos} ->
+                RunData = run_data(events(Table), length(Threads),
                                    erlang:monotonic_time(millisecond) - Started, Run),
                 case await_chaos(Chaos, maps:get(timeout_ms, S), Metadata) of
                     {ok, ChaosReport} -> {ok, RunData, ChaosReport};
                     {error, _} = Error -> Error
                 end;
-            {timeout, Chaos, Events, InFlight} ->
+            {timeout, Chaos, Given} ->
                 _ = stop_chaos(Chaos, Metadata),
+                kill_workers(Run),
+                Events = events(Table),
                 {error, {timeout, #{seed => Seed, schedule => Schedule,
-                                    completed => length(Events), in_flight => InFlight,
-                                    events => lists:sort(fun(A, B) -> maps:get(order, A) =< maps:get(order, B) end,
-                                                         Events)}}}
+                                    completed => length(Events),
+                                    in_flight => in_flight(Given, Run, Events),
+                                    events => Events}}}
         end
     after
-        release(Run)
+        release(Run),
+        ets:delete(Table)
     end.
+
+%% The events recorded, in step order.
+events(Table) ->
+    [E || {_, E} <- lists:keysort(1, ets:tab2list(Table))].
 
 %% Gives each step's turn, in the schedule's order, and starts the chaos
-%% at its step; then waits for the operations still running. Collects the
-%% events the threads send as their operations end.
-turns([], Step, #{total := Total} = Run, Chaos0, Events) ->
+%% at its step; then waits for every thread to finish. Done counts the
+%% threads that finished.
+turns([], Step, #{workers := Workers} = Run, Chaos0, Done) ->
     Chaos = maybe_chaos(Step, Run, Chaos0),
-    collect(Total - length(Events), Run, Chaos, Events);
-turns([Thread | Rest], Step, #{ref := Ref, workers := Workers} = Run, Chaos0, Events0) ->
+    case await_done(tuple_size(Workers) - Done, Run) of
+        ok -> {ok, Chaos};
+        timeout -> {timeout, Chaos, Step - 1}
+    end;
+turns([Thread | Rest], Step, #{ref := Ref, workers := Workers} = Run, Chaos0, Done0) ->
     Chaos = maybe_chaos(Step, Run, Chaos0),
     element(Thread + 1, Workers) ! {Ref, turn, Step},
-    case await_issued(Thread, Run, Events0) of
-        {ok, Events} -> turns(Rest, Step + 1, Run, Chaos, Events);
-        {timeout, Events} -> {timeout, Chaos, Events, in_flight(Step, Run, Events)}
+    case await_issued(Thread, Run, Done0) of
+        {ok, Done} -> turns(Rest, Step + 1, Run, Chaos, Done);
+        timeout -> {timeout, Chaos, Step}
     end.
 
-await_issued(Thread, #{ref := Ref, deadline := Deadline} = Run, Events) ->
+await_issued(Thread, #{ref := Ref, deadline := Deadline} = Run, Done) ->
     receive
-        {Ref, issued, Thread} -> {ok, Events};
-        {Ref, event, Event} -> await_issued(Thread, Run, [Event | Events])
+        {Ref, issued, Thread} -> {ok, Done};
+        {Ref, done, _} -> await_issued(Thread, Run, Done + 1)
     after supertester_lib:remaining(Deadline) ->
-            {timeout, Events}
+            timeout
     end.
 
-collect(0, _Run, Chaos, Events) ->
-    {ok, Chaos, Events};
-collect(Left, #{ref := Ref, deadline := Deadline, total := Total} = Run, Chaos, Events) ->
+await_done(0, _Run) ->
+    ok;
+await_done(Left, #{ref := Ref, deadline := Deadline} = Run) ->
     receive
-        {Ref, event, Event} -> collect(Left - 1, Run, Chaos, [Event | Events]);
-        {Ref, issued, _} -> collect(Left, Run, Chaos, Events)
+        {Ref, done, _} -> await_done(Left - 1, Run)
     after supertester_lib:remaining(Deadline) ->
-            {timeout, Chaos, Events, in_flight(Total, Run, Events)}
+            timeout
     end.
+
+%% Stuck threads are killed before their events are read: none is written
+%% after the report is made.
+kill_workers(#{workers := Workers}) ->
+    _ = [begin
+             Mon = erlang:monitor(process, W),
+             exit(W, kill),
+             receive {'DOWN', Mon, process, W, _} -> ok end
+         end || W <- tuple_to_list(Workers)],
+    ok.
 
 %% The operations whose turn came (up to step Last) and whose event has
 %% not: the one a thread is running or waiting on, and the one a thread
@@ -208,27 +229,28 @@ steps([Thread | Rest], Order, Seen) ->
     [{Order, Thread, Step} | steps(Rest, Order + 1, Seen#{Thread => Step + 1})].
 
 %% One thread: waits for each turn, sends its operation, says it did, and
-%% reports the operation's event when it ends.
-thread(Ref, Index, Script, Subject, S, T0) ->
+%% records the operation's event when it ends.
+thread(Ref, Index, Script, Subject, S, T0, Table) ->
     Coordinator = receive {Ref, coordinator, C} -> C end,
+    Issue = fun() -> Coordinator ! {Ref, issued, Index}, ok end,
     lists:foldl(
       fun(Op, Step) ->
               Order = receive {Ref, turn, O} -> O end,
-              Issue = fun() -> Coordinator ! {Ref, issued, Index}, ok end,
               Start = erlang:monotonic_time(microsecond),
-              put(supertester_issued, false),
-              Result = execute(Op, Subject, S, fun() -> put(supertester_issued, true), Issue() end),
-              get(supertester_issued) orelse Issue(),
+              Result = execute(Op, Subject, S, Issue),
               End = erlang:monotonic_time(microsecond),
-              Coordinator ! {Ref, event, #{thread => Index, step => Step, order => Order,
-                                           operation => descriptor(Op), result => Result,
-                                           duration_ms => (End - Start) div 1000,
-                                           duration_us => End - Start,
-                                           timestamp_ms => Start div 1000 - T0}},
+              true = ets:insert(Table, {Order, #{thread => Index, step => Step, order => Order,
+                                                 operation => descriptor(Op), result => Result,
+                                                 duration_ms => (End - Start) div 1000,
+                                                 duration_us => End - Start,
+                                                 timestamp_ms => Start div 1000 - T0}}),
               Step + 1
       end, 0, Script),
+    Coordinator ! {Ref, done, Index},
     ok.
 
+%% Sends the operation, calls Issued once it is sent (a custom function:
+%% once it returned), and returns its result.
 execute({call, Message}, Subject, #{call_timeout_ms := Timeout}, Issued) ->
     Request = gen_server:send_request(Subject, Message),
     Issued(),
@@ -240,16 +262,31 @@ execute({call, Message}, Subject, #{call_timeout_ms := Timeout}, Issued) ->
 execute({cast, Message}, Subject, S, Issued) ->
     ok = gen_server:cast(Subject, Message),
     Issued(),
-    Opts = [{timeout, maps:get(call_timeout_ms, S)}, {'strict?', maps:get('strict_cast_sync?', S)}],
-    try supertester_genserver:sync_after_cast(Subject, maps:get(cast_sync_message, S), Opts) of
+    try (cast_sync(Subject, S))() of
         ok -> {ok, ok};
         Other -> Other
     catch
         Class:Reason:Stack -> {error, caught(Class, Reason, Stack)}
     end;
-execute({custom, Fun}, Subject, _S, _Issued) ->
-    try {ok, Fun(Subject)}
-    catch Class:Reason:Stack -> {error, caught(Class, Reason, Stack)}
+execute({custom, Fun}, Subject, _S, Issued) ->
+    Result = try {ok, Fun(Subject)}
+             catch Class:Reason:Stack -> {error, caught(Class, Reason, Stack)}
+             end,
+    Issued(),
+    Result.
+
+%% How this thread waits for its casts to be handled, decided at its first
+%% cast (the subject's sync handler is looked up once).
+cast_sync(Subject, S) ->
+    case get(supertester_cast_sync) of
+        undefined ->
+            Opts = [{timeout, maps:get(call_timeout_ms, S)},
+                    {'strict?', maps:get('strict_cast_sync?', S)}],
+            Fun = supertester_genserver:cast_sync_fun(Subject, maps:get(cast_sync_message, S), Opts),
+            put(supertester_cast_sync, Fun),
+            Fun;
+        Fun ->
+            Fun
     end.
 
 %% 0.5.1 reports a raised error as {Exception, Stacktrace}; exits and
