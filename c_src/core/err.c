@@ -10,6 +10,7 @@ const char *st_strerror(int err) {
     case ST_EDEGENERATE: return "data cannot support the computation";
     case ST_ENOTFOUND: return "no such entry";
     case ST_EEXIST: return "entry already exists";
+    case ST_EPERM: return "not permitted";
     default: return "unknown error";
   }
 }
@@ -24,6 +25,7 @@ const char *st_err_name(int err) {
     case ST_EDEGENERATE: return "edegenerate";
     case ST_ENOTFOUND: return "enotfound";
     case ST_EEXIST: return "eexist";
+    case ST_EPERM: return "eperm";
     default: return "unknown";
   }
 }

@@ -18,7 +18,8 @@ enum {
   ST_EEMPTY = -4,      /* no data to compute from */
   ST_EDEGENERATE = -5, /* data cannot support the computation (e.g. all x equal) */
   ST_ENOTFOUND = -6,   /* no such entry */
-  ST_EEXIST = -7       /* the entry is already there */
+  ST_EEXIST = -7,      /* the entry is already there */
+  ST_EPERM = -8        /* refused: e.g. a cookie file others can read */
 };
 
 /* A sentence for a person ("value outside the trackable range"). */

@@ -16,6 +16,7 @@ int main(void) {
   srunner_add_suite(sr, supervision_suite());
   srunner_add_suite(sr, trace_suite());
   srunner_add_suite(sr, chaos_suite());
+  srunner_add_suite(sr, cnode_suite());
 
   /* CK_NORMAL prints Check's summary line and every failure. */
   srunner_run_all(sr, CK_NORMAL);

@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *chaos_suite(void);
+Suite *cnode_suite(void);
 Suite *err_suite(void);
 Suite *hist_suite(void);
 Suite *names_suite(void);
