@@ -24,7 +24,8 @@
          replay/3, minimize/2, run_chaos_suite/2, run_chaos_suite/3,
          simulate_resource_exhaustion/1, simulate_resource_exhaustion/2,
          assert_chaos_resilient/3, assert_chaos_resilient/4,
-         default_seed/0, rerun_hint/1]).
+         default_seed/0, configured_seed/0, kill_options/0, check_crash_spec/1,
+         rerun_hint/1]).
 
 -export_type([chaos_report/0]).
 
@@ -54,16 +55,18 @@ inject_crash(Target, Spec) ->
 -spec inject_crash(pid() | atom(), term(), supertester_lib:options()) -> ok.
 inject_crash(Target, Spec, Opts0) ->
     Opts = supertester_lib:options(inject_crash, Opts0, [reason, seed, allow_system]),
-    check_spec(Spec),
+    check_crash_spec(Spec),
     case is_pid(Target) andalso node(Target) =:= node() andalso not is_process_alive(Target) of
         true -> ok; % already dead: nothing to crash (as in 0.5.1)
         false -> crash_live(supertester_lib:resolve_local_pid(target, Target), Spec, Opts)
     end.
 
-check_spec(immediate) -> ok;
-check_spec({after_ms, Ms}) when is_integer(Ms), Ms >= 0 -> ok;
-check_spec({random, P}) when is_number(P), P >= 0, P =< 1 -> ok;
-check_spec(Other) ->
+%% @doc Raises badarg unless `Spec' is a crash spec of {@link inject_crash/3}.
+-spec check_crash_spec(term()) -> ok.
+check_crash_spec(immediate) -> ok;
+check_crash_spec({after_ms, Ms}) when is_integer(Ms), Ms >= 0 -> ok;
+check_crash_spec({random, P}) when is_number(P), P >= 0, P =< 1 -> ok;
+check_crash_spec(Other) ->
     supertester_lib:bad_arg(crash_spec, Other, "immediate, {after_ms, Ms} or {random, Probability}").
 
 crash_live(Pid, Spec, Opts) ->
@@ -656,15 +659,30 @@ rerun_hint(Seed) ->
 
 %% ----------------------------------------------------------- internals
 
-%% @doc The seed when none is given: the one `supertester_chaos_seed' holds
-%% in the application environment (the Elixir facade sets ExUnit's), else a
-%% fresh random one (printed in every report, so it can be replayed).
+%% @doc The seed when none is given: the one `chaos_seed' holds in the
+%% application environment (see {@link configured_seed/0}), else a fresh
+%% random one (printed in every report, so it can be replayed).
 -spec default_seed() -> non_neg_integer().
 default_seed() ->
-    case application:get_env(supertester, chaos_seed) of
-        {ok, Seed} when is_integer(Seed), Seed >= 0 -> Seed;
-        _ -> rand:uniform(1 bsl 32) - 1
+    case configured_seed() of
+        {ok, Seed} -> Seed;
+        none -> rand:uniform(1 bsl 32) - 1
     end.
+
+%% @doc The seed the test run configured (`chaos_seed' in the application
+%% environment), if any: without one, a default seed is random and only
+%% its report can replay it.
+-spec configured_seed() -> {ok, non_neg_integer()} | none.
+configured_seed() ->
+    case application:get_env(supertester, chaos_seed) of
+        {ok, Seed} when is_integer(Seed), Seed >= 0 -> {ok, Seed};
+        _ -> none
+    end.
+
+%% @doc The options of {@link chaos_kill_children/2}, for hooks that pass
+%% them on.
+-spec kill_options() -> [atom()].
+kill_options() -> ?KILL_OPTIONS.
 
 seed(Opts) ->
     case maps:find(seed, Opts) of

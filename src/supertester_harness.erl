@@ -144,10 +144,7 @@ chaos_kill_children() -> chaos_kill_children([]).
 %% unless `Opts' has one.
 -spec chaos_kill_children(supertester_lib:options()) -> fun((pid(), map()) -> term()).
 chaos_kill_children(Opts0) ->
-    Opts = supertester_lib:options(chaos_kill_children, Opts0,
-                                   [kill_rate, duration_ms, kill_interval_ms, kill_reason, seed,
-                                    jitter_pct, max_kills, respect_intensity, allow_system,
-                                    recovery_timeout]),
+    Opts = supertester_lib:options(chaos_kill_children, Opts0, supertester_chaos:kill_options()),
     fun(Subject, Ctx) ->
             supertester_chaos:chaos_kill_children(Subject, maps:to_list(seeded(Opts, Ctx)))
     end.
@@ -166,12 +163,7 @@ chaos_inject_crash(Spec) -> chaos_inject_crash(Spec, []).
 -spec chaos_inject_crash(term(), supertester_lib:options()) -> fun((pid(), map()) -> term()).
 chaos_inject_crash(Spec, Opts0) ->
     Opts = supertester_lib:options(chaos_inject_crash, Opts0, [reason, seed, allow_system]),
-    case Spec of
-        immediate -> ok;
-        {after_ms, Ms} when is_integer(Ms), Ms >= 0 -> ok;
-        {random, P} when is_number(P), P >= 0, P =< 1 -> ok;
-        _ -> supertester_lib:bad_arg(crash_spec, Spec, "immediate, {after_ms, Ms} or {random, Probability}")
-    end,
+    ok = supertester_chaos:check_crash_spec(Spec),
     fun(Subject, Ctx) ->
             supertester_chaos:inject_crash(Subject, Spec, maps:to_list(seeded(Opts, Ctx)))
     end.

@@ -30,9 +30,13 @@
 -export([run/1]).
 
 run(#{setup := Setup, metadata := Metadata0} = S) ->
+    %% A seed drawn at random is printed on failure: the only way to replay it.
     {Seed, Drawn} = case maps:get(seed, S) of
-                        undefined -> {supertester_chaos:default_seed(), random_seed()};
-                        Given -> {Given, false}
+                        undefined ->
+                            {supertester_chaos:default_seed(),
+                             supertester_chaos:configured_seed() =:= none};
+                        Given ->
+                            {Given, false}
                     end,
     Metadata = Metadata0#{scenario_id => erlang:unique_integer([positive]), seed => Seed},
     T0 = erlang:monotonic_time(millisecond),
@@ -60,11 +64,6 @@ run(#{setup := Setup, metadata := Metadata0} = S) ->
                  Metadata#{error => Why})
     end,
     Result.
-
-%% true when no seed came from the test (option or application env): the
-%% seed is then printed on failure, the only way to replay it.
-random_seed() ->
-    application:get_env(supertester, chaos_seed) =:= undefined.
 
 invoke_setup(Setup) ->
     try Setup() of
@@ -118,12 +117,11 @@ with_performance(Expectations, Metadata, Fun) ->
 
 core(S, Subject, SetupCtx, Metadata, Seed, T0) ->
     Threads = maps:get(threads, S),
-    Total = lists:sum([length(T) || T <- Threads]),
     Rng = supertester_nif:chaos_rng_new(Seed),
     Schedule = supertester_nif:chaos_interleave(Rng, [length(T) || T <- Threads]),
     ChaosStep = case maps:get(chaos, S) of
                     undefined -> undefined;
-                    _ -> supertester_nif:chaos_rng_between(Rng, 0, Total)
+                    _ -> supertester_nif:chaos_rng_between(Rng, 0, length(Schedule))
                 end,
     Ref = make_ref(),
     Guard = guard(Ref),
@@ -133,9 +131,9 @@ core(S, Subject, SetupCtx, Metadata, Seed, T0) ->
     Workers = [spawn_worker(Guard, Ref, fun() -> thread(Ref, I, Script, Subject, S, T0, Table) end)
                || {I, Script} <- lists:zip(lists:seq(0, length(Threads) - 1), Threads)],
     Run = #{ref => Ref, guard => Guard, workers => list_to_tuple(Workers), subject => Subject,
-            threads => list_to_tuple(Threads), table => Table,
+            threads => list_to_tuple(Threads),
             deadline => supertester_lib:deadline(maps:get(timeout_ms, S)), chaos_step => ChaosStep,
-            chaos => maps:get(chaos, S), total => Total, seed => Seed, schedule => Schedule,
+            chaos => maps:get(chaos, S), seed => Seed, schedule => Schedule,
             chaos_ctx => #{metadata => Metadata, setup_context => SetupCtx, seed => Seed,
                            started_at_step => ChaosStep}},
     Started = erlang:monotonic_time(millisecond),
@@ -215,11 +213,11 @@ kill_workers(#{workers := Workers}) ->
 %% will send once its previous operation ends. [#{order, thread, step,
 %% operation}].
 in_flight(Last, #{schedule := Schedule, threads := Threads}, Events) ->
-    Done = [maps:get(order, E) || E <- Events],
+    Done = maps:from_keys([maps:get(order, E) || E <- Events], true),
     Steps = steps(Schedule, 0, #{}),
     [#{order => Order, thread => Thread, step => Step,
        operation => descriptor(lists:nth(Step + 1, element(Thread + 1, Threads)))}
-     || {Order, Thread, Step} <- lists:sublist(Steps, Last + 1), not lists:member(Order, Done)].
+     || {Order, Thread, Step} <- lists:sublist(Steps, Last + 1), not maps:is_key(Order, Done)].
 
 %% [{Order, Thread, StepOfThatThread}] of a schedule.
 steps([], _Order, _Seen) ->
@@ -233,11 +231,12 @@ steps([Thread | Rest], Order, Seen) ->
 thread(Ref, Index, Script, Subject, S, T0, Table) ->
     Coordinator = receive {Ref, coordinator, C} -> C end,
     Issue = fun() -> Coordinator ! {Ref, issued, Index}, ok end,
+    CastSync = cast_sync(Script, Subject, S),
     lists:foldl(
       fun(Op, Step) ->
               Order = receive {Ref, turn, O} -> O end,
               Start = erlang:monotonic_time(microsecond),
-              Result = execute(Op, Subject, S, Issue),
+              Result = execute(Op, Subject, S, Issue, CastSync),
               End = erlang:monotonic_time(microsecond),
               true = ets:insert(Table, {Order, #{thread => Index, step => Step, order => Order,
                                                  operation => descriptor(Op), result => Result,
@@ -251,7 +250,7 @@ thread(Ref, Index, Script, Subject, S, T0, Table) ->
 
 %% Sends the operation, calls Issued once it is sent (a custom function:
 %% once it returned), and returns its result.
-execute({call, Message}, Subject, #{call_timeout_ms := Timeout}, Issued) ->
+execute({call, Message}, Subject, #{call_timeout_ms := Timeout}, Issued, _CastSync) ->
     Request = gen_server:send_request(Subject, Message),
     Issued(),
     case gen_server:receive_response(Request, Timeout) of
@@ -259,34 +258,33 @@ execute({call, Message}, Subject, #{call_timeout_ms := Timeout}, Issued) ->
         timeout -> {error, timeout};
         {error, {Reason, _Server}} -> {error, Reason}
     end;
-execute({cast, Message}, Subject, S, Issued) ->
+execute({cast, Message}, Subject, _S, Issued, CastSync) ->
     ok = gen_server:cast(Subject, Message),
     Issued(),
-    try (cast_sync(Subject, S))() of
+    try CastSync() of
         ok -> {ok, ok};
         Other -> Other
     catch
         Class:Reason:Stack -> {error, caught(Class, Reason, Stack)}
     end;
-execute({custom, Fun}, Subject, _S, Issued) ->
+execute({custom, Fun}, Subject, _S, Issued, _CastSync) ->
     Result = try {ok, Fun(Subject)}
              catch Class:Reason:Stack -> {error, caught(Class, Reason, Stack)}
              end,
     Issued(),
     Result.
 
-%% How this thread waits for its casts to be handled, decided at its first
-%% cast (the subject's sync handler is looked up once).
-cast_sync(Subject, S) ->
-    case get(supertester_cast_sync) of
-        undefined ->
+%% How this thread waits for its casts to be handled, decided once before
+%% its first turn (the subject's sync handler is looked up once); none
+%% for a script without casts.
+cast_sync(Script, Subject, S) ->
+    case lists:keymember(cast, 1, Script) of
+        true ->
             Opts = [{timeout, maps:get(call_timeout_ms, S)},
                     {'strict?', maps:get('strict_cast_sync?', S)}],
-            Fun = supertester_genserver:cast_sync_fun(Subject, maps:get(cast_sync_message, S), Opts),
-            put(supertester_cast_sync, Fun),
-            Fun;
-        Fun ->
-            Fun
+            supertester_genserver:cast_sync_fun(Subject, maps:get(cast_sync_message, S), Opts);
+        false ->
+            none
     end.
 
 %% 0.5.1 reports a raised error as {Exception, Stacktrace}; exits and
@@ -298,9 +296,10 @@ descriptor({custom, _}) -> custom;
 descriptor(Op) -> Op.
 
 run_data(Events, ThreadCount, Duration, #{seed := Seed, schedule := Schedule}) ->
+    %% Events are in schedule order, so each thread's are in step order.
     Threads = [begin
                    Mine = [E || #{thread := T} = E <- Events, T =:= I],
-                   #{thread => I, events => lists:sort(fun by_step/2, Mine), errors => errors(Mine)}
+                   #{thread => I, events => Mine, errors => errors(Mine)}
                end || I <- lists:seq(0, ThreadCount - 1)],
     #{events => Events,
       threads => Threads,
@@ -310,8 +309,6 @@ run_data(Events, ThreadCount, Duration, #{seed := Seed, schedule := Schedule}) -
                    total_operations => length(Events),
                    thread_count => ThreadCount,
                    operation_errors => errors(Events)}}.
-
-by_step(#{step := A}, #{step := B}) -> A =< B.
 
 errors(Events) -> length([E || #{result := {error, _}} = E <- Events]).
 

@@ -26,8 +26,9 @@ static void fenwick_add(fenwick_t *f, size_t i, int64_t delta) {
   for (i++; i <= f->n; i += i & (~i + 1)) f->tree[i] += (uint64_t)delta;
 }
 
-/* The index t (0-based) such that the counts before t sum to at most x and
- * those up to t exceed x: the owner of value x. */
+/* The owner of value x: the 0-based index t such that the counts before t
+ * sum to at most x and those up to t exceed x. The walk finds the largest
+ * 1-based prefix length whose sum is <= x; that length is t. */
 static size_t fenwick_find(const fenwick_t *f, uint64_t x) {
   size_t pos = 0;
   for (size_t step = f->top; step > 0; step >>= 1) {
@@ -37,7 +38,7 @@ static size_t fenwick_find(const fenwick_t *f, uint64_t x) {
       x -= f->tree[next];
     }
   }
-  return pos; /* 1-based pos + 1, minus one */
+  return pos;
 }
 
 int st_chaos_interleave(st_rng_t *rng, const uint32_t *lengths, size_t n_threads,

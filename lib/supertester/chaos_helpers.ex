@@ -19,7 +19,7 @@ defmodule Supertester.ChaosHelpers do
   and offers them to EUnit and Common Test.
   """
 
-  alias Supertester.Internal.Errors
+  alias Supertester.Internal.{Errors, Seed}
 
   @type crash_spec :: :immediate | {:after_ms, pos_integer()} | {:random, float()}
   @type chaos_report :: %{
@@ -119,23 +119,19 @@ defmodule Supertester.ChaosHelpers do
   # that is not a keyword list or map goes through as is, for the Erlang
   # side to refuse with an ArgumentError.
   defp with_seed(opts) when is_map(opts) do
-    case ex_unit_seed() do
+    case Seed.ex_unit_seed() do
       seed when is_integer(seed) -> Map.put_new(opts, :seed, seed)
       _ -> opts
     end
   end
 
   defp with_seed(opts) when is_list(opts) do
-    if Keyword.keyword?(opts) and not Keyword.has_key?(opts, :seed) and is_integer(ex_unit_seed()) do
-      Keyword.put(opts, :seed, ex_unit_seed())
+    if Keyword.keyword?(opts) and not Keyword.has_key?(opts, :seed) and is_integer(Seed.ex_unit_seed()) do
+      Keyword.put(opts, :seed, Seed.ex_unit_seed())
     else
       opts
     end
   end
 
   defp with_seed(opts), do: opts
-
-  defp ex_unit_seed do
-    if Process.whereis(ExUnit.Server), do: Keyword.get(ExUnit.configuration(), :seed), else: nil
-  end
 end

@@ -196,14 +196,10 @@ defmodule Supertester.ConcurrentHarness do
   defp with_nil_context(other), do: other
 
   defp with_seed(attrs) do
-    case {Map.get(attrs, :seed), ex_unit_seed()} do
+    case {Map.get(attrs, :seed), Supertester.Internal.Seed.ex_unit_seed()} do
       {nil, seed} when is_integer(seed) -> Map.put(attrs, :seed, seed)
       _ -> attrs
     end
-  end
-
-  defp ex_unit_seed do
-    if Process.whereis(ExUnit.Server), do: Keyword.get(ExUnit.configuration(), :seed), else: nil
   end
 
   defp from_result({:ok, report}), do: {:ok, nilify(report)}

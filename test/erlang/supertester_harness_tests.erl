@@ -135,6 +135,28 @@ threads_keep_their_own_order_test() ->
     ?assertEqual([{b, 1}, {b, 2}], [M || {b, _} = M <- Log]),
     ?assertMatch([#{result := {ok, ok}}], [E || #{thread := 0, step := 1} = E <- Events]).
 
+%% Operations overlap: a thread waiting for its reply does not hold the
+%% others back. Thread 0's call is never answered (it times out); thread
+%% 1, given its turns after it, completes all its calls while thread 0
+%% still waits.
+a_waiting_thread_does_not_hold_the_others_test() ->
+    %% A seed whose schedule gives thread 0 the first turn.
+    Seed = hd([Sd || Sd <- lists:seq(1, 100),
+                     hd(supertester_nif:chaos_interleave(supertester_nif:chaos_rng_new(Sd),
+                                                         [1, 3])) =:= 0]),
+    S = #{setup => fun() -> harness_fixture_server:start_link([]) end,
+          threads => [[{call, hang}], [value, value, value]],
+          call_timeout_ms => 300, seed => Seed},
+    {ok, #{events := Events}} = supertester_harness:run(S),
+    EndUs = fun(#{timestamp_ms := At, duration_us := D}) -> At * 1000 + D end,
+    [Waiting] = [E || #{thread := 0} = E <- Events],
+    Others = [E || #{thread := 1} = E <- Events],
+    ?assertMatch(#{order := 0, result := {error, timeout}}, Waiting),
+    ?assertEqual([{ok, 0}, {ok, 0}, {ok, 0}], [R || #{result := R} <- Others]),
+    %% Each finished before the waiting call gave up: they did not wait
+    %% for it.
+    [?assert(EndUs(E) < EndUs(Waiting)) || E <- Others].
+
 %% ---------------------------------------------------------- building
 
 simple_genserver_scenario_test() ->
