@@ -11,6 +11,13 @@ const char *st_strerror(int err) {
     case ST_ENOTFOUND: return "no such entry";
     case ST_EEXIST: return "entry already exists";
     case ST_EPERM: return "not permitted";
+    case ST_ENOEPMD: return "no epmd on the node's host";
+    case ST_ENONODE: return "no such node is running";
+    case ST_EAUTH: return "the node refused the connection (wrong cookie?)";
+    case ST_ETIMEDOUT: return "timed out";
+    case ST_ENODELOST: return "the connection to the node was lost";
+    case ST_EAGENT: return "the agent on the node failed";
+    case ST_EPROTO: return "unexpected message from the node";
     default: return "unknown error";
   }
 }
@@ -26,6 +33,13 @@ const char *st_err_name(int err) {
     case ST_ENOTFOUND: return "enotfound";
     case ST_EEXIST: return "eexist";
     case ST_EPERM: return "eperm";
+    case ST_ENOEPMD: return "enoepmd";
+    case ST_ENONODE: return "enonode";
+    case ST_EAUTH: return "eauth";
+    case ST_ETIMEDOUT: return "etimedout";
+    case ST_ENODELOST: return "enodelost";
+    case ST_EAGENT: return "eagent";
+    case ST_EPROTO: return "eproto";
     default: return "unknown";
   }
 }

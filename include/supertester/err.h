@@ -19,7 +19,15 @@ enum {
   ST_EDEGENERATE = -5, /* data cannot support the computation (e.g. all x equal) */
   ST_ENOTFOUND = -6,   /* no such entry */
   ST_EEXIST = -7,      /* the entry is already there */
-  ST_EPERM = -8        /* refused: e.g. a cookie file others can read */
+  ST_EPERM = -8,       /* refused: e.g. a cookie file others can read */
+  /* The C-node's: why a live node could not be reached or used. */
+  ST_ENOEPMD = -9,     /* no epmd answers on the node's host */
+  ST_ENONODE = -10,    /* epmd knows no node of that name: not running */
+  ST_EAUTH = -11,      /* the node refused the handshake: wrong cookie */
+  ST_ETIMEDOUT = -12,  /* a bounded wait ran out */
+  ST_ENODELOST = -13,  /* the connection to the node dropped */
+  ST_EAGENT = -14,     /* the agent on the node failed or answered an error */
+  ST_EPROTO = -15      /* a message of the wrong shape */
 };
 
 /* A sentence for a person ("value outside the trackable range"). */

@@ -9,10 +9,13 @@
 
 static const int known_codes[] = {ST_OK,          ST_EINVAL,    ST_ENOMEM,
                                   ST_ERANGE,      ST_EEMPTY,    ST_EDEGENERATE,
-                                  ST_ENOTFOUND,   ST_EEXIST,    ST_EPERM};
+                                  ST_ENOTFOUND,   ST_EEXIST,    ST_EPERM,
+                                  ST_ENOEPMD,     ST_ENONODE,   ST_EAUTH,
+                                  ST_ETIMEDOUT,   ST_ENODELOST, ST_EAGENT,
+                                  ST_EPROTO};
 #define N_KNOWN (sizeof known_codes / sizeof known_codes[0])
 
-static const int unknown_codes[] = {1, -9, -100, 42, INT_MIN, INT_MAX};
+static const int unknown_codes[] = {1, -16, -100, 42, INT_MIN, INT_MAX};
 #define N_UNKNOWN (sizeof unknown_codes / sizeof unknown_codes[0])
 
 typedef const char *(*describe_fn)(int);
