@@ -17,6 +17,9 @@ int main(void) {
   srunner_add_suite(sr, trace_suite());
   srunner_add_suite(sr, chaos_suite());
   srunner_add_suite(sr, cnode_suite());
+  srunner_add_suite(sr, json_suite());
+  srunner_add_suite(sr, test_node_suite());
+  srunner_add_suite(sr, cnode_live_suite());
 
   /* CK_NORMAL prints Check's summary line and every failure. */
   srunner_run_all(sr, CK_NORMAL);
