@@ -27,7 +27,9 @@ static void print_report(const cli_t *cli, const char *sup, const st_cnode_chaos
     snprintf(a, sizeof a, "%u ms", k->at_ms);
     printf("  %-8s %-24s %-12s %s\n", a, k->victim,
            k->status == ST_OK ? cli_us(k->recovery_us, b, sizeof b) : "-",
-           k->status != ST_OK ? st_strerror(k->status) : k->as_promised ? "as promised" : "DIFFER");
+           k->status != ST_OK ? (k->error != NULL ? k->error : st_strerror(k->status))
+           : k->as_promised   ? "as promised"
+                              : "DIFFER");
   }
   printf("recovery: p50 %s, p99 %s, max %s\n", cli_us((int64_t)r->recovery_p50_us, a, sizeof a),
          cli_us((int64_t)r->recovery_p99_us, b, sizeof b),
@@ -52,6 +54,8 @@ static void json_report(st_json_t *j, const st_cnode_chaos_report_t *r) {
   st_json_bool(j, r->recovered);
   st_json_key(j, "as_promised");
   st_json_uint(j, r->as_promised);
+  st_json_key(j, "failed");
+  st_json_uint(j, r->failed);
   st_json_key(j, "recovery_us");
   st_json_begin_object(j);
   st_json_key(j, "p50");
@@ -74,6 +78,10 @@ static void json_report(st_json_t *j, const st_cnode_chaos_report_t *r) {
     st_json_string(j, k->victim);
     st_json_key(j, "status");
     st_json_string(j, st_err_name(k->status));
+    if (k->error != NULL) {
+      st_json_key(j, "error");
+      st_json_string(j, k->error);
+    }
     st_json_key(j, "as_promised");
     st_json_bool(j, k->as_promised);
     st_json_key(j, "recovery_us");
@@ -109,6 +117,7 @@ int cmd_chaos(cli_t *cli) {
       code = cli_fail(cli, ST_EAGENT, "chaos check failed (seed %" PRIu64 "): %s", r->seed,
                       r->supervisor_crashed ? "the supervisor crashed"
                       : !r->recovered       ? "not every child recovered"
+                      : r->failed > 0       ? "some kills could not be made or checked"
                                             : "restarts differ from the strategy's promise");
     if (!ok) code = EXIT_CHECK_FAILED;
   }

@@ -13,7 +13,10 @@
 
 void st_cnode_chaos_report_free(st_cnode_chaos_report_t *r) {
   if (r == NULL) return;
-  for (size_t i = 0; i < r->n_kills; i++) free(r->kills[i].victim);
+  for (size_t i = 0; i < r->n_kills; i++) {
+    free(r->kills[i].victim);
+    free(r->kills[i].error);
+  }
   free(r->kills);
   free(r->plan);
   free(r);
@@ -106,8 +109,10 @@ static void run_actions(st_conn_t *c, const char *sup, const st_cnode_chaos_opts
       k->as_promised = kr->as_promised;
       k->recovery_us = kr->elapsed_us;
       if (kr->as_promised) r->as_promised++;
-    } else if (strstr(st_cnode_error(c->cn), "supervisor_died") != NULL) {
-      r->supervisor_crashed = true;
+    } else {
+      r->failed++;
+      k->error = strdup(st_cnode_error(c->cn));
+      if (strstr(st_cnode_error(c->cn), "supervisor_died") != NULL) r->supervisor_crashed = true;
     }
     if (o->on_kill != NULL) o->on_kill(o->ud, i + 1, n, kr);
     st_kill_report_free(kr);

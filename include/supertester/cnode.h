@@ -267,6 +267,7 @@ typedef struct st_cnode_chaos_kill_s {
   uint32_t at_ms;        /* planned time from the start of the run */
   char *victim;          /* the child's id */
   int status;            /* ST_OK, or why this kill has no report */
+  char *error;           /* then: the sentence saying why */
   bool as_promised;      /* the restarts matched the strategy */
   int64_t recovery_us;   /* kill to supervisor done */
 } st_cnode_chaos_kill_t;
@@ -278,6 +279,7 @@ typedef struct st_cnode_chaos_report_s {
   size_t n_kills;
   st_cnode_chaos_kill_t *kills;
   size_t as_promised;    /* kills whose restarts matched the strategy */
+  size_t failed;         /* kills that could not be made or checked */
   bool supervisor_crashed;
   bool recovered;        /* at the end every child that ran at the start runs */
   uint64_t recovery_p50_us, recovery_p99_us, recovery_max_us;
