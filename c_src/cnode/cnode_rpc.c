@@ -215,12 +215,11 @@ static int agent_load(st_conn_t *c) {
   return rc;
 }
 
-int agent_start(st_conn_t *c) {
-  bool loaded = false;
-  int rc = agent_loaded(c, &loaded);
-  if (rc == ST_OK && !loaded) rc = agent_load(c);
-  if (rc != ST_OK) return rc;
+/* supertester_agent:start(Self, #{}); ST_EAGENT with "undef" in the error
+ * when the module is not there. */
+static int agent_spawn(st_conn_t *c) {
   ei_x_buff args, reply;
+  int rc;
   ei_x_new(&args);
   ei_x_new(&reply);
   ei_x_encode_list_header(&args, 2);
@@ -239,6 +238,20 @@ int agent_start(st_conn_t *c) {
   }
   ei_x_free(&args);
   ei_x_free(&reply);
+  return rc;
+}
+
+int agent_start(st_conn_t *c) {
+  bool loaded = false;
+  int rc = agent_loaded(c, &loaded);
+  if (rc == ST_OK && !loaded) rc = agent_load(c);
+  if (rc == ST_OK) rc = agent_spawn(c);
+  /* Another session, the last, unloaded the module between our look and
+   * our start: load it again, once. */
+  if (rc == ST_EAGENT && loaded && strstr(c->cn->error, "undef") != NULL) {
+    rc = agent_load(c);
+    if (rc == ST_OK) rc = agent_spawn(c);
+  }
   return rc;
 }
 

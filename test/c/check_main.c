@@ -20,6 +20,7 @@ int main(void) {
   srunner_add_suite(sr, json_suite());
   srunner_add_suite(sr, test_node_suite());
   srunner_add_suite(sr, cnode_live_suite());
+  srunner_add_suite(sr, cli_suite());
 
   /* CK_NORMAL prints Check's summary line and every failure. */
   srunner_run_all(sr, CK_NORMAL);

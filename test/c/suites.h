@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *chaos_suite(void);
+Suite *cli_suite(void);
 Suite *cnode_suite(void);
 Suite *cnode_live_suite(void);
 Suite *err_suite(void);

@@ -9,7 +9,7 @@
 start_link() -> supervisor:start_link({local, ?MODULE}, ?MODULE, []).
 
 init([]) ->
-    Children = [factory_worker:child_spec(cutter, factory_cutter),
-                factory_worker:child_spec(welder, factory_welder),
-                factory_worker:child_spec(painter, factory_painter)],
+    Children = [factory_worker:child_spec(cutter),
+                factory_worker:child_spec(welder),
+                factory_worker:child_spec(painter)],
     {ok, {#{strategy => rest_for_one, intensity => 50, period => 5}, Children}}.

@@ -8,6 +8,6 @@
 start_link() -> supervisor:start_link({local, ?MODULE}, ?MODULE, []).
 
 init([]) ->
-    Children = [factory_worker:child_spec(left, factory_left),
-                factory_worker:child_spec(right, factory_right)],
+    Children = [factory_worker:child_spec(left),
+                factory_worker:child_spec(right)],
     {ok, {#{strategy => one_for_all, intensity => 50, period => 5}, Children}}.
