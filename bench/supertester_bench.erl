@@ -10,7 +10,8 @@
 
 -export([main/0, main/1, sections/0]).
 
--define(SECTIONS, [bench_hist, bench_mailbox, bench_isolation, bench_trace, bench_recovery, bench_chaos, bench_harness]).
+-define(SECTIONS, [bench_hist, bench_mailbox, bench_isolation, bench_trace, bench_recovery, bench_chaos, bench_harness,
+                   bench_cnode]).
 
 %% @doc The sections `main/0' runs, in order.
 -spec sections() -> [module()].

@@ -17,11 +17,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cnode_priv.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
+/* How long a wait polls before it sleeps. */
+#define SPIN_NS 50000
 /* Frames up to this size are read only once wholly buffered. */
 #define BUFFERED_FRAME_MAX (64 * 1024)
 
@@ -137,7 +140,14 @@ bool cnode_run_until(st_cnode_t *cn, const bool *flag, unsigned timeout_ms) {
   uv_timer_init(&cn->loop, &w->timer);
   w->timer.data = w;
   uv_timer_start(&w->timer, on_wait_timer, timeout_ms, 0);
-  while (!*flag && !w->fired) (void)uv_run(&cn->loop, UV_RUN_ONCE);
+  while (!*flag && !w->fired) {
+    /* Poll without sleeping for a few microseconds first, as the BEAM's
+     * schedulers do before they sleep: a reply on loopback usually comes
+     * within that, and a sleeping thread takes longer to wake. */
+    uint64_t spin_until = uv_hrtime() + SPIN_NS;
+    while (!*flag && uv_hrtime() < spin_until) (void)uv_run(&cn->loop, UV_RUN_NOWAIT);
+    if (!*flag) (void)uv_run(&cn->loop, UV_RUN_ONCE);
+  }
   uv_close((uv_handle_t *)&w->timer, (uv_close_cb)free);
   return *flag;
 }
@@ -266,8 +276,9 @@ static int readable_bytes(int fd) {
   return avail;
 }
 
-/* Whether a whole frame (or a large one's head) is waiting; -1 on a
- * closed connection. */
+/* Whether a whole frame is waiting (1), or a frame too large to be wholly
+ * buffered, which ei must read as it streams in (2); 0 when not yet, -1 on
+ * a closed connection. */
 static int frame_ready(int fd) {
   int avail = readable_bytes(fd);
   if (avail < 0) return -1;
@@ -285,8 +296,8 @@ static int frame_ready(int fd) {
   if (recv(fd, head, 4, MSG_PEEK | MSG_DONTWAIT) != 4) return 0;
   uint32_t len = ((uint32_t)head[0] << 24) | ((uint32_t)head[1] << 16) |
                  ((uint32_t)head[2] << 8) | head[3];
-  if (len > BUFFERED_FRAME_MAX) return 1;
-  return (uint32_t)avail >= len + 4 ? 1 : 0;
+  if ((uint32_t)avail >= len + 4) return 1;
+  return len > BUFFERED_FRAME_MAX ? 2 : 0;
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {
@@ -304,7 +315,10 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     if (ready == 0) return;
     erlang_msg msg;
     c->rx.index = 0;
-    int r = ei_xreceive_msg_tmo(c->fd, &msg, &c->rx, c->cn->timeout_ms);
+    /* A whole frame is read without waiting: ei's 0 ("no timeout") skips
+     * the poll it would make before each read. A large frame still
+     * streaming in is read with the session's bound. */
+    int r = ei_xreceive_msg_tmo(c->fd, &msg, &c->rx, ready == 1 ? 0 : c->cn->timeout_ms);
     if (r == ERL_TICK) continue; /* ei has answered it */
     if (r == ERL_ERROR) {
       if (erl_errno == EAGAIN) continue;
@@ -340,6 +354,10 @@ int st_cnode_attach(st_cnode_t *cn, const char *node, st_conn_t **out) {
                       "(is the cookie the node's?)",
                       node);
   }
+  /* Writes are bounded by the kernel (see conn_send_reg). */
+  struct timeval send_bound = {.tv_sec = cn->timeout_ms / 1000,
+                               .tv_usec = (suseconds_t)(cn->timeout_ms % 1000) * 1000};
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_bound, sizeof send_bound);
   st_conn_t *c = calloc(1, sizeof *c);
   if (c == NULL || ei_x_new(&c->rx) < 0) {
     free(c);

@@ -11,11 +11,15 @@
 
 #define AGENT_MODULE "supertester_agent"
 
+/* Sends go with ei's 0 ("no timeout"), which writes at once instead of
+ * polling first; the kernel still bounds them, through the socket's send
+ * timeout set at attach (SO_SNDTIMEO), so a peer that stops reading cannot
+ * hang the loop. */
+
 /* Sends an encoded message (with version byte) to a registered name. */
 int conn_send_reg(st_conn_t *c, const char *name, const ei_x_buff *msg) {
   if (c->lost) return cnode_fail(c->cn, ST_ENODELOST, "the connection to %s was lost", c->node);
-  if (ei_reg_send_tmo(&c->cn->ec, c->fd, (char *)name, msg->buff, msg->index,
-                      c->cn->timeout_ms) < 0) {
+  if (ei_reg_send_tmo(&c->cn->ec, c->fd, (char *)name, msg->buff, msg->index, 0) < 0) {
     conn_mark_lost(c);
     return cnode_fail(c->cn, ST_ENODELOST, "the connection to %s was lost", c->node);
   }
@@ -24,7 +28,7 @@ int conn_send_reg(st_conn_t *c, const char *name, const ei_x_buff *msg) {
 
 static int send_pid(st_conn_t *c, erlang_pid *to, const ei_x_buff *msg) {
   if (c->lost) return cnode_fail(c->cn, ST_ENODELOST, "the connection to %s was lost", c->node);
-  if (ei_send_tmo(c->fd, to, msg->buff, msg->index, c->cn->timeout_ms) < 0) {
+  if (ei_send_tmo(c->fd, to, msg->buff, msg->index, 0) < 0) {
     conn_mark_lost(c);
     return cnode_fail(c->cn, ST_ENODELOST, "the connection to %s was lost", c->node);
   }
