@@ -120,6 +120,20 @@ int st_cnode_partition(st_conn_t *a, const char *peer_node, uint32_t duration_ms
   char alive[ST_CNODE_MAX_NODE + 1], host[ST_CNODE_MAX_NODE + 1];
   if (st_cnode_parse_node(peer_node, alive, sizeof alive, host, sizeof host) != ST_OK)
     return cnode_fail(a->cn, ST_EINVAL, "'%s' is not a node name", peer_node);
+  /* The nodes must be connected for a partition to cut them apart:
+   * distribution connects lazily, so connect them first. */
+  char expr[2 * ST_CNODE_MAX_NODE];
+  snprintf(expr, sizeof expr, "net_kernel:connect_node('%s').", peer_node);
+  st_term_t *connected = NULL;
+  int rc = st_cnode_eval(a, expr, &connected);
+  char *text = rc == ST_OK ? st_term_format(connected) : NULL;
+  bool ok = text != NULL && strcmp(text, "true") == 0;
+  free(text);
+  st_term_free(connected);
+  if (rc != ST_OK) return rc;
+  if (!ok)
+    return cnode_fail(a->cn, ST_EAGENT, "%s cannot connect to %s (not running, or another cookie)",
+                      a->node, peer_node);
   ei_x_buff req, reply;
   ei_x_new(&req);
   ei_x_new(&reply);
@@ -127,7 +141,7 @@ int st_cnode_partition(st_conn_t *a, const char *peer_node, uint32_t duration_ms
   ei_x_encode_atom(&req, "partition");
   ei_x_encode_atom(&req, peer_node);
   ei_x_encode_ulong(&req, duration_ms);
-  int rc = agent_request(a, &req, duration_ms + 2 * cnode_timeout(a->cn, 0), NULL, NULL, &reply);
+  rc = agent_request(a, &req, duration_ms + 2 * cnode_timeout(a->cn, 0), NULL, NULL, &reply);
   if (rc == ST_OK) {
     int index = 0;
     long long apart, reconnect;

@@ -8,6 +8,8 @@
  * - usage errors (no node, unknown command or option, bad values): exit 2;
  * - wrong cookie, no such node, no cookie at all: exit 3, and the cookie
  *   never printed;
+ * - partition between two nodes, services answering on both after: 0,
+ *   a service that does not: exit 1;
  * - the node killed during a trace: exit 4, promptly. */
 #define _GNU_SOURCE /* pipe2 */
 #include <fcntl.h>
@@ -255,6 +257,26 @@ START_TEST(test_node_lost) {
 }
 END_TEST
 
+START_TEST(test_partition) {
+  tnode_t peer;
+  char sname[64];
+  ck_assert_ptr_nonnull(tnode_unique_sname(sname, sizeof sname, "clipeer"));
+  ck_assert_int_eq(tnode_start(&peer, sname, COOKIE, 30000), 0);
+  static run_t r;
+  RUN(&r, COOKIE, "partition", node.node, peer.node, "--duration", "200", "--service",
+      "factory_counter", "--service", "factory_sup");
+  expect_exit(&r, 0);
+  has(&r, "reconnected in");
+  has(&r, "factory_sup");
+  ck_assert_ptr_null(strstr(r.out, "DOES NOT ANSWER"));
+  RUN(&r, COOKIE, "partition", node.node, peer.node, "--duration", "100", "--service",
+      "nobody_registered", "--json");
+  expect_exit(&r, 1);
+  has(&r, "\"alive\":false");
+  ck_assert_int_eq(tnode_stop(&peer, 10000), 0);
+}
+END_TEST
+
 Suite *cli_suite(void) {
   Suite *s = suite_create("cli");
   TCase *tc = tcase_create("real node");
@@ -264,6 +286,7 @@ Suite *cli_suite(void) {
   tcase_add_test(tc, test_chaos_seed_and_replay);
   tcase_add_test(tc, test_bench_watch_trace);
   tcase_add_test(tc, test_connect_failures);
+  tcase_add_test(tc, test_partition);
   tcase_add_test(tc, test_node_lost);
   suite_add_tcase(s, tc);
   TCase *usage = tcase_create("usage");
