@@ -198,6 +198,8 @@ request({children, Sup, Ms}, Ref, S) when ?IS_TARGET(Sup), ?IS_MS(Ms) ->
     with_target(Sup, Ref, S, fun(Pid) -> start_job(Ref, fun() -> children(Pid, Ms) end, [], S) end);
 request({kill_child, Sup, Id, Ms}, Ref, S) when ?IS_TARGET(Sup), ?IS_MS(Ms) ->
     with_victim(Sup, Ref, S, fun(Pid) -> start_kill_child(Pid, Id, Ms, Ref, S) end);
+request({wait_restart, Sup, Id, Ms}, Ref, S) when ?IS_TARGET(Sup), ?IS_MS(Ms) ->
+    with_victim(Sup, Ref, S, fun(Pid) -> start_wait_restart(Pid, Id, Ms, Ref, S) end);
 request({kill, Target, Reason}, Ref, S) when ?IS_TARGET(Target) ->
     with_victim(Target, Ref, S,
                 fun(Pid) -> start_job(Ref, fun() -> kill(Pid, Reason) end, [], S) end);
@@ -546,6 +548,50 @@ settled(Sup, Mon, Info, Deadline) ->
 await_retry(Sup, Mon, Deadline) ->
     receive
         {trace, Sup, 'receive', {'$gen_cast', {try_again_restart, _}}} -> ok;
+        {'DOWN', Mon, process, Sup, _} -> throw({error, supervisor_died})
+    after remaining(Deadline) ->
+            throw({error, timeout})
+    end.
+
+%% ------------------------------------------------------------ wait_restart
+
+start_wait_restart(Sup, Id, Ms, Ref, S) ->
+    start_job(Ref, fun() -> wait_restart(Sup, Id, deadline(Ms)) end, [{Sup, ['receive']}], S).
+
+%% The next restart of child Id, however it dies: the trace is on before
+%% the child's pid is read, so a death in between is not missed.
+wait_restart(Sup, Id, Deadline) ->
+    claim(Sup, ['receive']),
+    Mon = erlang:monitor(process, Sup),
+    try
+        Info = supervisor_info(Sup, Deadline),
+        {Old, _Restart} = victim(Id, Info),
+        Start = await_exit(Sup, Mon, Old, Deadline),
+        After = settled(Sup, Mon, Info, Deadline),
+        New = new_pid(Id, Info, After),
+        {ok, {restarted, Id, Old, New, erlang:monotonic_time(microsecond) - Start}}
+    after
+        release(Sup, ['receive'], self()),
+        erlang:demonitor(Mon, [flush])
+    end.
+
+%% A dynamic supervisor's children have no ids: the restarted one is the
+%% pid that was not there before.
+new_pid(Id, #{dynamic := true, children := Children}, After) ->
+    case [P || {_, P} <- After, is_pid(P), not lists:keymember(P, 2, Children)] of
+        [New | _] -> New;
+        [] -> throw({error, {not_restarted, Id}})
+    end;
+new_pid(Id, _Info, After) ->
+    case lists:keyfind(Id, 1, After) of
+        {Id, Pid} when is_pid(Pid) -> Pid;
+        _ -> throw({error, {not_restarted, Id}})
+    end.
+
+%% When the supervisor received the child's exit (microseconds).
+await_exit(Sup, Mon, Child, Deadline) ->
+    receive
+        {trace, Sup, 'receive', {'EXIT', Child, _}} -> erlang:monotonic_time(microsecond);
         {'DOWN', Mon, process, Sup, _} -> throw({error, supervisor_died})
     after remaining(Deadline) ->
             throw({error, timeout})

@@ -294,6 +294,55 @@ int st_cnode_kill_child(st_conn_t *c, const char *sup, const st_term_t *id, unsi
   return rc;
 }
 
+/* ----------------------------------------------------------- wait_restart */
+
+static int copy_pid_text(const char *buf, int *index, char *out, size_t cap) {
+  char *text = NULL;
+  if (read_pid_text(buf, index, &text) != ST_OK) return ST_EPROTO;
+  snprintf(out, cap, "%s", text);
+  free(text);
+  return ST_OK;
+}
+
+int st_cnode_wait_restart(st_conn_t *c, const char *sup, const st_term_t *id,
+                          unsigned timeout_ms, st_restart_t *out) {
+  if (c == NULL || id == NULL || out == NULL) return ST_EINVAL;
+  unsigned tmo = cnode_timeout(c->cn, timeout_ms);
+  ei_x_buff req, reply;
+  ei_x_new(&req);
+  ei_x_new(&reply);
+  ei_x_encode_tuple_header(&req, 4);
+  ei_x_encode_atom(&req, "wait_restart");
+  int rc = encode_sup(c, &req, sup);
+  if (rc == ST_OK) {
+    ei_x_append_buf(&req, id->bytes, id->len);
+    ei_x_encode_long(&req, (long)tmo);
+    rc = agent_request(c, &req, tmo + 1000, NULL, NULL, &reply);
+  }
+  if (rc == ST_EAGENT && strstr(c->cn->error, "timeout") != NULL) rc = ST_ETIMEDOUT;
+  if (rc == ST_EAGENT && strstr(c->cn->error, "no_child") != NULL) rc = ST_ENOTFOUND;
+  if (rc == ST_OK) {
+    int index = 0;
+    long long us;
+    if (term_tuple(reply.buff, &index, 2) != ST_OK ||
+        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+        term_tuple(reply.buff, &index, 5) != ST_OK ||
+        term_expect_atom(reply.buff, &index, "restarted") != ST_OK ||
+        ei_skip_term(reply.buff, &index) < 0 ||
+        copy_pid_text(reply.buff, &index, out->old_pid, sizeof out->old_pid) != ST_OK ||
+        copy_pid_text(reply.buff, &index, out->new_pid, sizeof out->new_pid) != ST_OK ||
+        term_long(reply.buff, &index, &us) != ST_OK) {
+      rc = cnode_fail(c->cn, ST_EPROTO, "the agent's wait_restart reply has the wrong shape");
+    } else {
+      out->elapsed_us = us;
+      cnode_ok(c->cn);
+    }
+  }
+  ei_x_free(&req);
+  ei_x_free(&reply);
+  return rc;
+}
+
 int st_cnode_kill(st_conn_t *c, const char *target, const char *reason) {
   if (c == NULL) return ST_EINVAL;
   ei_x_buff req;

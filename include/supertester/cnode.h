@@ -195,6 +195,18 @@ int st_cnode_kill_child(st_conn_t *conn, const char *sup, const st_term_t *id,
                         unsigned timeout_ms, st_kill_report_t **out);
 void st_kill_report_free(st_kill_report_t *r);
 
+typedef struct st_restart_s {
+  char old_pid[48], new_pid[48];
+  int64_t elapsed_us; /* the supervisor receiving the exit to the restart done */
+} st_restart_t;
+
+/* Waits for the next restart of child `id` of `sup`, whatever kills it
+ * (event-driven: the agent traces the supervisor from before it reads the
+ * child's pid). ST_ETIMEDOUT when none within timeout_ms; ST_EAGENT with
+ * supervisor_died or not_restarted in the error otherwise. */
+int st_cnode_wait_restart(st_conn_t *conn, const char *sup, const st_term_t *id,
+                          unsigned timeout_ms, st_restart_t *out);
+
 /* exit(Target, Reason) for a registered process, waiting until it is
  * dead. */
 int st_cnode_kill(st_conn_t *conn, const char *target, const char *reason);

@@ -7,6 +7,7 @@
  *   supervisor and by application;
  * - kill_child on one_for_one, rest_for_one and one_for_all supervisors and
  *   on a temporary child: who restarted equals what the strategy promises;
+ *   wait_restart sees a restart caused by someone else;
  * - traces: message events arrive, max_events and the duration stop them,
  *   supervision events of a kill;
  * - clean detach: afterwards the node has no agent module (current or old),
@@ -298,6 +299,42 @@ START_TEST(test_kill_child_errors) {
   r = NULL;
   ck_assert_int_ne(st_cnode_kill_child(conn, "factory_sup", id, 2000, &r), ST_OK);
   ck_assert_ptr_null(r);
+  st_term_free(id);
+}
+END_TEST
+
+START_TEST(test_wait_restart) {
+  /* Another OS process kills the counter once our wait is armed; the wait
+   * returns with the new pid, without polling. */
+  pid_t killer = fork();
+  ck_assert_int_ge(killer, 0);
+  if (killer == 0) {
+    st_cnode_t *s = new_session(COOKIE, true);
+    st_conn_t *c2 = NULL;
+    if (st_cnode_attach(s, node.node, &c2) != ST_OK) _exit(1);
+    if (!eval_until(c2, TRACED("factory_sup"), "true")) _exit(3);
+    st_term_t *v = NULL;
+    int rc = st_cnode_eval(c2, "erlang:exit(erlang:whereis(factory_counter), kill).", &v);
+    st_term_free(v);
+    _exit(rc == ST_OK ? 0 : 2);
+  }
+  st_term_t *id = parse("counter");
+  st_restart_t r;
+  int rc = st_cnode_wait_restart(conn, "factory_sup", id, 10000, &r);
+  ck_assert_msg(rc == ST_OK, "wait_restart: %s", st_cnode_error(cn));
+  ck_assert_str_ne(r.old_pid, r.new_pid);
+  ck_assert_int_ge(r.elapsed_us, 0);
+  int status;
+  ck_assert_int_eq(waitpid(killer, &status, 0), killer);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  char *v = call_text(conn, "factory_counter", "value");
+  ck_assert_str_eq(v, "0");
+  free(v);
+  /* Nobody kills it now: a bounded wait that says so. */
+  ck_assert_int_eq(st_cnode_wait_restart(conn, "factory_sup", id, 200, &r), ST_ETIMEDOUT);
+  st_term_free(id);
+  id = parse("nobody");
+  ck_assert_int_eq(st_cnode_wait_restart(conn, "factory_sup", id, 200, &r), ST_ENOTFOUND);
   st_term_free(id);
 }
 END_TEST
@@ -658,6 +695,7 @@ Suite *cnode_live_suite(void) {
   tcase_add_test(attached, test_tree);
   tcase_add_test(attached, test_kill_child_strategies);
   tcase_add_test(attached, test_kill_child_errors);
+  tcase_add_test(attached, test_wait_restart);
   tcase_add_test(attached, test_trace_limits);
   tcase_add_test(attached, test_trace_supervision);
   tcase_add_test(attached, test_detach_leaves_nothing);

@@ -306,6 +306,28 @@ kill_child(Strategy, Id, Restarted, Expected) ->
                                 end)
              end).
 
+%% wait_restart sees a restart someone else causes, once its trace is on,
+%% and times out when nobody does.
+wait_restart_test() ->
+    Args = #{strategy => rest_for_one, children => [worker(a), worker(b)]},
+    with_sup(Args,
+             fun(Sup) ->
+                     with_agent(fun(A) ->
+                                        Old = child_pid(Sup, a),
+                                        Ref = send_request(A, {wait_restart, Sup, a, 5000}),
+                                        _ = wait_traced(Sup),
+                                        exit(Old, kill),
+                                        {ok, {restarted, a, Old, New, Us}} = reply(Ref),
+                                        ?assertEqual(New, child_pid(Sup, a)),
+                                        ?assert(New =/= Old andalso Us >= 0),
+                                        ?assertEqual({error, timeout},
+                                                     ask(A, {wait_restart, Sup, a, 50})),
+                                        ?assertEqual({error, {no_child, zz}},
+                                                     ask(A, {wait_restart, Sup, zz, 50})),
+                                        ?assertEqual({flags, []}, erlang:trace_info(Sup, flags))
+                                end)
+             end).
+
 %% Temporary children are never expected back: one_for_all ends them with
 %% the others and does not restart them.
 kill_child_temporary_test() ->
