@@ -6,8 +6,8 @@
  *   and its replay by plan, bench, watch, trace: exit 0 and the facts;
  * - a supervisor that exceeds its restart intensity under chaos: exit 1;
  * - usage errors (no node, unknown command or option, bad values): exit 2;
- * - wrong cookie, no such node, no cookie at all: exit 3, and the cookie
- *   never printed;
+ * - wrong cookie, no such node, no epmd, no cookie at all: exit 3, and the
+ *   cookie never printed;
  * - partition between two nodes, services answering on both after: 0,
  *   a service that does not: exit 1;
  * - the node killed during a trace: exit 4, promptly. */
@@ -221,6 +221,12 @@ START_TEST(test_connect_failures) {
   RUN(&r, NULL, "tree", node.node, "--app", "factory");
   expect_exit(&r, 3);
   has(&r, "no cookie");
+  /* No epmd where the tool looks (nothing listens on port 4). */
+  setenv("ERL_EPMD_PORT", "4", 1);
+  RUN(&r, COOKIE, "tree", node.node, "--app", "factory");
+  unsetenv("ERL_EPMD_PORT");
+  expect_exit(&r, 3);
+  has(&r, "no epmd");
 }
 END_TEST
 
