@@ -53,13 +53,7 @@ static void send_call(caller_t *k) {
   p->on_done = on_reply;
   p->ud = k;
   ei_x_buff x;
-  ei_x_new_with_version(&x);
-  ei_x_encode_tuple_header(&x, 3);
-  ei_x_encode_atom(&x, "$gen_call");
-  ei_x_encode_tuple_header(&x, 2);
-  ei_x_encode_pid(&x, ei_self(&c->cn->ec));
-  ei_x_encode_ref(&x, &p->ref);
-  ei_x_append_buf(&x, b->o->request->bytes, b->o->request->len);
+  encode_gen_call(c, &x, &p->ref, b->o->request->bytes, b->o->request->len);
   k->sent_ns = uv_hrtime();
   int rc = conn_send_reg(c, b->o->server, &x);
   ei_x_free(&x);

@@ -88,6 +88,10 @@ int cnode_epmd_port(const char *host, const char *alive, unsigned timeout_ms, in
                     char *why, size_t why_cap);
 
 /* cnode_rpc.c */
+/* A new buffer (the caller frees it) holding gen_server's call message,
+ * {'$gen_call', {Self, Ref}, Request}, request encoded without version. */
+void encode_gen_call(st_conn_t *c, ei_x_buff *x, const erlang_ref *ref, const char *req,
+                     int req_len);
 /* Sends `{'$gen_call', {Self, Ref}, Request}` to a registered name and
  * waits for `{Ref, Reply}`. request is encoded without version byte. */
 int rpc_gen_call(st_conn_t *c, const char *name, const char *req, int req_len,

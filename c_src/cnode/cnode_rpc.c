@@ -53,18 +53,23 @@ static void take_reply(st_conn_t *c, pending_t *p, ei_x_buff *reply) {
   conn_pending_free(c, p);
 }
 
+void encode_gen_call(st_conn_t *c, ei_x_buff *x, const erlang_ref *ref, const char *req,
+                     int req_len) {
+  ei_x_new_with_version(x);
+  ei_x_encode_tuple_header(x, 3);
+  ei_x_encode_atom(x, "$gen_call");
+  ei_x_encode_tuple_header(x, 2);
+  ei_x_encode_pid(x, ei_self(&c->cn->ec));
+  ei_x_encode_ref(x, ref);
+  ei_x_append_buf(x, req, req_len);
+}
+
 int rpc_gen_call(st_conn_t *c, const char *name, const char *req, int req_len,
                  unsigned timeout_ms, ei_x_buff *reply) {
   pending_t *p = conn_pending_new(c, PENDING_CALL);
   if (p == NULL) return ST_ENOMEM;
   ei_x_buff x;
-  ei_x_new_with_version(&x);
-  ei_x_encode_tuple_header(&x, 3);
-  ei_x_encode_atom(&x, "$gen_call");
-  ei_x_encode_tuple_header(&x, 2);
-  ei_x_encode_pid(&x, ei_self(&c->cn->ec));
-  ei_x_encode_ref(&x, &p->ref);
-  ei_x_append_buf(&x, req, req_len);
+  encode_gen_call(c, &x, &p->ref, req, req_len);
   int rc = conn_send_reg(c, name, &x);
   ei_x_free(&x);
   if (rc == ST_OK) rc = conn_wait(c, p, timeout_ms);

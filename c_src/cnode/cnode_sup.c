@@ -263,23 +263,32 @@ static int read_kill_report(const char *buf, int *index, st_kill_report_t **out)
   return ST_OK;
 }
 
-int st_cnode_kill_child(st_conn_t *c, const char *sup, const st_term_t *id, unsigned timeout_ms,
-                        st_kill_report_t **out) {
-  if (c == NULL || id == NULL || out == NULL) return ST_EINVAL;
+/* {Verb, Sup, Id, TimeoutMs} to the agent: kill_child and wait_restart. The
+ * agent's own bound comes first; ours leaves room for its reply. */
+static int child_request(st_conn_t *c, const char *verb, const char *sup, const st_term_t *id,
+                         unsigned timeout_ms, ei_x_buff *reply) {
   unsigned tmo = cnode_timeout(c->cn, timeout_ms);
-  ei_x_buff req, reply;
+  ei_x_buff req;
   ei_x_new(&req);
-  ei_x_new(&reply);
   ei_x_encode_tuple_header(&req, 4);
-  ei_x_encode_atom(&req, "kill_child");
+  ei_x_encode_atom(&req, verb);
   int rc = encode_sup(c, &req, sup);
   if (rc == ST_OK) {
     ei_x_append_buf(&req, id->bytes, id->len);
     ei_x_encode_long(&req, (long)tmo);
-    /* The agent's own bound comes first; ours leaves room for its reply. */
-    rc = agent_request(c, &req, tmo + 1000, NULL, NULL, &reply);
+    rc = agent_request(c, &req, tmo + 1000, NULL, NULL, reply);
   }
+  ei_x_free(&req);
   if (rc == ST_EAGENT && strstr(c->cn->error, "no_child") != NULL) rc = ST_ENOTFOUND;
+  return rc;
+}
+
+int st_cnode_kill_child(st_conn_t *c, const char *sup, const st_term_t *id, unsigned timeout_ms,
+                        st_kill_report_t **out) {
+  if (c == NULL || id == NULL || out == NULL) return ST_EINVAL;
+  ei_x_buff reply;
+  ei_x_new(&reply);
+  int rc = child_request(c, "kill_child", sup, id, timeout_ms, &reply);
   if (rc == ST_OK) {
     int index = 0;
     if (term_tuple(reply.buff, &index, 2) != ST_OK ||
@@ -289,7 +298,6 @@ int st_cnode_kill_child(st_conn_t *c, const char *sup, const st_term_t *id, unsi
     else
       cnode_ok(c->cn);
   }
-  ei_x_free(&req);
   ei_x_free(&reply);
   return rc;
 }
@@ -307,20 +315,10 @@ static int copy_pid_text(const char *buf, int *index, char *out, size_t cap) {
 int st_cnode_wait_restart(st_conn_t *c, const char *sup, const st_term_t *id,
                           unsigned timeout_ms, st_restart_t *out) {
   if (c == NULL || id == NULL || out == NULL) return ST_EINVAL;
-  unsigned tmo = cnode_timeout(c->cn, timeout_ms);
-  ei_x_buff req, reply;
-  ei_x_new(&req);
+  ei_x_buff reply;
   ei_x_new(&reply);
-  ei_x_encode_tuple_header(&req, 4);
-  ei_x_encode_atom(&req, "wait_restart");
-  int rc = encode_sup(c, &req, sup);
-  if (rc == ST_OK) {
-    ei_x_append_buf(&req, id->bytes, id->len);
-    ei_x_encode_long(&req, (long)tmo);
-    rc = agent_request(c, &req, tmo + 1000, NULL, NULL, &reply);
-  }
+  int rc = child_request(c, "wait_restart", sup, id, timeout_ms, &reply);
   if (rc == ST_EAGENT && strstr(c->cn->error, "timeout") != NULL) rc = ST_ETIMEDOUT;
-  if (rc == ST_EAGENT && strstr(c->cn->error, "no_child") != NULL) rc = ST_ENOTFOUND;
   if (rc == ST_OK) {
     int index = 0;
     long long us;
@@ -338,7 +336,6 @@ int st_cnode_wait_restart(st_conn_t *c, const char *sup, const st_term_t *id,
       cnode_ok(c->cn);
     }
   }
-  ei_x_free(&req);
   ei_x_free(&reply);
   return rc;
 }

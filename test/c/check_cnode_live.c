@@ -137,6 +137,39 @@ static bool eval_until(st_conn_t *c, const char *expr, const char *want) {
   " [P || P <- erlang:processes(), case erlang:process_info(P, initial_call) of"          \
   "   {initial_call, {supertester_agent, _, _}} -> true; _ -> false end]}."
 
+/* In a forked process, with a session of its own (no agent): once `traced`
+ * is traced on the node, evaluates `expr` there, or kills the node when
+ * expr is NULL. Exits 0 when it did. For what another party does while
+ * this process waits on the C-node. */
+static pid_t fork_when_traced(const char *traced, const char *expr) {
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid > 0) return pid;
+  st_cnode_t *s = new_session(COOKIE, true);
+  st_conn_t *c = NULL;
+  if (st_cnode_attach(s, node.node, &c) != ST_OK) _exit(1);
+  char check[200];
+  snprintf(check, sizeof check, "erlang:trace_info(erlang:whereis(%s), flags) =/= {flags, []}.",
+           traced);
+  if (!eval_until(c, check, "true")) _exit(2);
+  if (expr == NULL) {
+    kill(node.pid, SIGKILL);
+    _exit(0);
+  }
+  st_term_t *v = NULL;
+  int rc = st_cnode_eval(c, expr, &v);
+  st_term_free(v);
+  _exit(rc == ST_OK ? 0 : 3);
+}
+
+static void expect_exit_0(pid_t pid) {
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "helper process status %d", status);
+}
+
+#define KILL_COUNTER "erlang:exit(erlang:whereis(factory_counter), kill)."
+
 /* ------------------------------------------------------------- calls */
 
 START_TEST(test_call_cast_sync) {
@@ -306,27 +339,14 @@ END_TEST
 START_TEST(test_wait_restart) {
   /* Another OS process kills the counter once our wait is armed; the wait
    * returns with the new pid, without polling. */
-  pid_t killer = fork();
-  ck_assert_int_ge(killer, 0);
-  if (killer == 0) {
-    st_cnode_t *s = new_session(COOKIE, true);
-    st_conn_t *c2 = NULL;
-    if (st_cnode_attach(s, node.node, &c2) != ST_OK) _exit(1);
-    if (!eval_until(c2, TRACED("factory_sup"), "true")) _exit(3);
-    st_term_t *v = NULL;
-    int rc = st_cnode_eval(c2, "erlang:exit(erlang:whereis(factory_counter), kill).", &v);
-    st_term_free(v);
-    _exit(rc == ST_OK ? 0 : 2);
-  }
+  pid_t killer = fork_when_traced("factory_sup", KILL_COUNTER);
   st_term_t *id = parse("counter");
   st_restart_t r;
   int rc = st_cnode_wait_restart(conn, "factory_sup", id, 10000, &r);
   ck_assert_msg(rc == ST_OK, "wait_restart: %s", st_cnode_error(cn));
   ck_assert_str_ne(r.old_pid, r.new_pid);
   ck_assert_int_ge(r.elapsed_us, 0);
-  int status;
-  ck_assert_int_eq(waitpid(killer, &status, 0), killer);
-  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  expect_exit_0(killer);
   char *v = call_text(conn, "factory_counter", "value");
   ck_assert_str_eq(v, "0");
   free(v);
@@ -396,20 +416,9 @@ START_TEST(test_trace_limits) {
 END_TEST
 
 START_TEST(test_trace_supervision) {
-  /* Kill the counter from a second session while the first traces its
+  /* Kill the counter from another OS process while this one traces its
    * supervisor: an exit and a start, and the trace ends at max_events. */
-  pid_t killer = fork();
-  ck_assert_int_ge(killer, 0);
-  if (killer == 0) {
-    st_cnode_t *s = new_session(COOKIE, false);
-    st_conn_t *c2 = NULL;
-    if (st_cnode_attach(s, node.node, &c2) != ST_OK) _exit(1);
-    if (!eval_until(c2, TRACED("factory_sup"), "true")) _exit(3);
-    int rc = st_cnode_kill(c2, "factory_counter", "kill");
-    (void)st_cnode_detach(c2);
-    st_cnode_free(s);
-    _exit(rc == ST_OK ? 0 : 2);
-  }
+  pid_t killer = fork_when_traced("factory_sup", KILL_COUNTER);
   st_trace_result_t res;
   seen_t seen = {0};
   int rc = st_cnode_trace(conn, "factory_sup", ST_TRACE_SUPERVISION, 2, 10000, count_event,
@@ -417,9 +426,7 @@ START_TEST(test_trace_supervision) {
   ck_assert_msg(rc == ST_OK, "trace: %s", st_cnode_error(cn));
   ck_assert_int_eq(seen.child_exits, 1);
   ck_assert_int_eq(seen.child_starts, 1);
-  int status;
-  ck_assert_int_eq(waitpid(killer, &status, 0), killer);
-  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  expect_exit_0(killer);
 }
 END_TEST
 
@@ -589,16 +596,7 @@ END_TEST
 START_TEST(test_node_killed_mid_run) {
   /* The node dies during a long trace: the wait ends at once with
    * ST_ENODELOST, not at the trace's 60 s. */
-  pid_t killer = fork();
-  ck_assert_int_ge(killer, 0);
-  if (killer == 0) {
-    st_cnode_t *s = new_session(COOKIE, true);
-    st_conn_t *c2 = NULL;
-    if (st_cnode_attach(s, node.node, &c2) != ST_OK) _exit(1);
-    if (!eval_until(c2, TRACED("factory_counter"), "true")) _exit(3);
-    kill(node.pid, SIGKILL);
-    _exit(0);
-  }
+  pid_t killer = fork_when_traced("factory_counter", NULL);
   st_trace_result_t res;
   int rc = st_cnode_trace(conn, "factory_counter", ST_TRACE_MESSAGES, 1000, 60000, NULL, NULL,
                           &res);
@@ -610,7 +608,7 @@ START_TEST(test_node_killed_mid_run) {
   st_term_free(ping);
   ck_assert_int_eq(st_cnode_detach(conn), ST_ENODELOST);
   conn = NULL;
-  waitpid(killer, NULL, 0);
+  expect_exit_0(killer);
   tnode_kill(&node);
 }
 END_TEST
