@@ -85,7 +85,8 @@ int st_cnode_bench(st_conn_t *c, const st_cnode_bench_opts_t *o, st_cnode_bench_
   b.timer->data = &b;
   if (o->calls == 0) uv_timer_start(b.timer, on_duration, o->duration_ms, 0);
   uint64_t t0 = uv_hrtime();
-  for (uint32_t i = 0; i < o->callers && !b.stopping && (o->calls == 0 || b.started < o->calls); i++) {
+  for (uint32_t i = 0;
+       i < o->callers && !b.stopping && (o->calls == 0 || b.started < o->calls); i++) {
     callers[i].b = &b;
     send_call(&callers[i]);
   }

@@ -347,7 +347,8 @@ int st_cnode_attach(st_cnode_t *cn, const char *node, st_conn_t **out) {
   int fd = ei_connect_host_port_tmo(&cn->ec, host, port, cn->timeout_ms);
   if (fd < 0) {
     if (erl_errno == ETIMEDOUT)
-      return cnode_fail(cn, ST_ETIMEDOUT, "cannot attach to %s: no answer to the handshake in %u ms",
+      return cnode_fail(cn, ST_ETIMEDOUT,
+                        "cannot attach to %s: no answer to the handshake in %u ms",
                         node, cn->timeout_ms);
     return cnode_fail(cn, ST_EAUTH,
                       "cannot attach to %s: the node refused the handshake "

@@ -250,10 +250,56 @@ static int agent_spawn(st_conn_t *c) {
   return rc;
 }
 
+/* The agent another session loaded is used only when it is this build's:
+ * its module_info(md5) against beam_lib:md5/1 of our beam, both asked of
+ * the node (the MD5 covers the code, not the file). */
+static int agent_same_build(st_conn_t *c) {
+  char *beam = NULL;
+  long len = 0;
+  if (read_file(c->cn->agent_beam, &beam, &len) != ST_OK)
+    return cnode_fail(c->cn, ST_EAGENT, "cannot read the agent's beam file %s",
+                      c->cn->agent_beam);
+  ei_x_buff args, ours, theirs;
+  ei_x_new(&args);
+  ei_x_new(&ours);
+  ei_x_new(&theirs);
+  ei_x_encode_list_header(&args, 1);
+  ei_x_encode_binary(&args, beam, (int)len);
+  ei_x_encode_empty_list(&args);
+  free(beam);
+  int rc = rpc_call(c, "beam_lib", "md5", &args, 0, &ours);
+  if (rc == ST_OK) {
+    args.index = 0;
+    ei_x_encode_list_header(&args, 1);
+    ei_x_encode_atom(&args, "md5");
+    ei_x_encode_empty_list(&args);
+    rc = rpc_call(c, AGENT_MODULE, "module_info", &args, 0, &theirs);
+  }
+  if (rc == ST_OK) {
+    /* ours is {ok, {supertester_agent, Md5}}: compare Md5's bytes. */
+    int index = 0, end;
+    if (term_tuple(ours.buff, &index, 2) != ST_OK ||
+        term_expect_atom(ours.buff, &index, "ok") != ST_OK ||
+        term_tuple(ours.buff, &index, 2) != ST_OK || ei_skip_term(ours.buff, &index) < 0 ||
+        (end = index, ei_skip_term(ours.buff, &end)) < 0)
+      rc = cnode_fail(c->cn, ST_EPROTO, "beam_lib:md5 answered in the wrong shape");
+    else if (end - index != theirs.index ||
+             memcmp(ours.buff + index, theirs.buff, (size_t)theirs.index) != 0)
+      rc = cnode_fail(c->cn, ST_EAGENT,
+                      "another build of supertester_agent is loaded on %s (by another "
+                      "session still attached): detach it first",
+                      c->node);
+  }
+  ei_x_free(&args);
+  ei_x_free(&ours);
+  ei_x_free(&theirs);
+  return rc;
+}
+
 int agent_start(st_conn_t *c) {
   bool loaded = false;
   int rc = agent_loaded(c, &loaded);
-  if (rc == ST_OK && !loaded) rc = agent_load(c);
+  if (rc == ST_OK) rc = loaded ? agent_same_build(c) : agent_load(c);
   if (rc == ST_OK) rc = agent_spawn(c);
   /* Another session, the last, unloaded the module between our look and
    * our start: load it again, once. */

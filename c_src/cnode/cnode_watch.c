@@ -25,7 +25,8 @@ int st_cnode_process_info(st_conn_t *c, const char *target, st_proc_sample_t *ou
     long long mem, reds, mq;
     if (term_tuple(reply.buff, &index, 2) != ST_OK ||
         term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
-        term_tuple(reply.buff, &index, 3) != ST_OK || term_long(reply.buff, &index, &mem) != ST_OK ||
+        term_tuple(reply.buff, &index, 3) != ST_OK ||
+        term_long(reply.buff, &index, &mem) != ST_OK ||
         term_long(reply.buff, &index, &reds) != ST_OK ||
         term_long(reply.buff, &index, &mq) != ST_OK || mem < 0 || reds < 0 || mq < 0) {
       rc = cnode_fail(c->cn, ST_EPROTO, "the agent's process_info reply has the wrong shape");

@@ -74,7 +74,8 @@ static void run_cli(run_t *r, const char *cookie, unsigned timeout_ms, const cha
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (;;) {
     clock_gettime(CLOCK_MONOTONIC, &t);
-    long left = (long)timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+    long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+    long left = (long)timeout_ms - spent;
     struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
     if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
       kill(pid, SIGKILL);

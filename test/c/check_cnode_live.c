@@ -14,7 +14,8 @@
  *   no trace flag on the processes traced, no extra monitor;
  * - two nodes from one loop; a seeded chaos run replayed from its plan;
  * - failures: wrong cookie, no such node, no epmd, a node killed mid-run,
- *   the agent killed, stray and malformed messages, bad arguments.
+ *   the agent killed, another build of the agent loaded, stray and
+ *   malformed messages, bad arguments.
  *
  * Checks on the node itself go through rex with the C-node's own
  * internals (cnode_priv.h), from a session without agent. */
@@ -563,6 +564,30 @@ END_TEST
 
 /* ------------------------------------------------------------ failures */
 
+START_TEST(test_other_agent_build_refused) {
+  /* Another build of the agent is loaded (here: a stand-in compiled on the
+   * node): attaching refuses to use it rather than speak to it blindly. */
+  start_node();
+  st_cnode_t *probe = new_session(COOKIE, true);
+  st_conn_t *pc = NULL;
+  ck_assert_int_eq(st_cnode_attach(probe, node.node, &pc), ST_OK);
+  char *s = eval_text(pc,
+                      "{ok, M, B} = compile:forms([{attribute, 1, module, supertester_agent},"
+                      " {attribute, 2, export, [{start, 2}]},"
+                      " {function, 3, start, 2, [{clause, 3, [{var, 3, '_'}, {var, 3, '_'}], [],"
+                      " [{atom, 3, other}]}]}]),"
+                      " code:load_binary(M, \"other.beam\", B).");
+  ck_assert_str_eq(s, "{module, supertester_agent}");
+  free(s);
+  cn = new_session(COOKIE, false);
+  ck_assert_int_eq(st_cnode_attach(cn, node.node, &conn), ST_EAGENT);
+  ck_assert_ptr_null(conn);
+  ck_assert_ptr_nonnull(strstr(st_cnode_error(cn), "another build"));
+  (void)st_cnode_detach(pc);
+  st_cnode_free(probe);
+}
+END_TEST
+
 START_TEST(test_wrong_cookie) {
   start_node();
   cn = new_session("not_the_cookie", false);
@@ -710,6 +735,7 @@ Suite *cnode_live_suite(void) {
   tcase_add_test(alone, test_no_agent_session_calls);
   tcase_add_test(alone, test_connection_drop_unloads_agent);
   tcase_add_test(alone, test_wrong_cookie);
+  tcase_add_test(alone, test_other_agent_build_refused);
   tcase_add_test(alone, test_no_such_node);
   tcase_add_test(alone, test_no_epmd);
   tcase_add_test(alone, test_bad_arguments);
