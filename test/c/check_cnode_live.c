@@ -11,7 +11,8 @@
  * - traces: message events arrive, max_events and the duration stop them,
  *   supervision events of a kill;
  * - clean detach: afterwards the node has no agent module (current or old),
- *   no trace flag on the processes traced, no extra monitor;
+ *   no agent process (so no monitor of one: monitors end with their owner),
+ *   no trace flag on the processes traced;
  * - two nodes from one loop; a seeded chaos run replayed from its plan;
  * - failures: wrong cookie, no such node, no epmd, a node killed mid-run,
  *   the agent killed, another build of the agent loaded, stray and
