@@ -2,6 +2,7 @@
  * sampled at an interval. The wait between samples is a loop timer, so the
  * connection keeps being served. */
 #include <stdio.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -17,6 +18,7 @@ int cmd_watch(cli_t *cli) {
     printf("%-10s %14s %14s %10s\n", "t (ms)", "memory (B)", "reductions", "mailbox");
   }
   int code = EXIT_OK;
+  struct timespec start = {0, 0};
   for (uint32_t i = 0; i < cli->samples; i++) {
     if (i > 0) st_cnode_pause(cli->cn, interval);
     st_proc_sample_t s;
@@ -25,7 +27,12 @@ int cmd_watch(cli_t *cli) {
       code = cli_fail(cli, rc, "%s", st_cnode_error(cli->cn));
       break;
     }
-    unsigned long long t = (unsigned long long)i * interval;
+    /* The time the sample was taken, not the one planned. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (i == 0) start = now;
+    unsigned long long t = (unsigned long long)((now.tv_sec - start.tv_sec) * 1000 +
+                                                (now.tv_nsec - start.tv_nsec) / 1000000);
     if (cli->json) {
       st_json_begin_object(&cli->out);
       st_json_key(&cli->out, "t_ms");
