@@ -61,8 +61,17 @@ static int make_plan(st_conn_t *c, const st_cnode_chaos_opts_t *o, uint32_t n_ta
 
 static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }
 
-/* Every child that ran at the start runs again. */
+/* Every child that ran at the start runs again; for a dynamic supervisor,
+ * whose children are named by pid, as many run as at the start. */
 static bool all_recovered(const st_sup_tree_t *before, const st_sup_tree_t *after) {
+  if (before->n_children > 0 && before->children[0].id[0] == '<') {
+    size_t ran = 0, runs = 0;
+    for (size_t i = 0; i < before->n_children; i++)
+      ran += st_sup_child_running(&before->children[i]);
+    for (size_t i = 0; i < after->n_children; i++)
+      runs += st_sup_child_running(&after->children[i]);
+    return runs >= ran;
+  }
   for (size_t i = 0; i < before->n_children; i++) {
     if (!st_sup_child_running(&before->children[i])) continue;
     bool found = false;
@@ -95,16 +104,26 @@ static void run_actions(st_conn_t *c, const char *sup, const st_cnode_chaos_opts
                         const st_sup_tree_t *tree, const st_chaos_action_t *a, size_t n,
                         st_cnode_chaos_report_t *r) {
   const bool never = false;
+  bool dynamic = tree->n_children > 0 && tree->children[0].id[0] == '<';
   int64_t start = now_us();
   for (size_t i = 0; i < n && !r->supervisor_crashed && !c->lost; i++) {
     int64_t wait_ms = (int64_t)a[i].at_ms - (now_us() - start) / 1000;
     if (wait_ms > 0) (void)cnode_run_until(c->cn, &never, (unsigned)wait_ms);
-    const st_sup_child_t *victim = &tree->children[a[i].target];
+    /* A dynamic supervisor's children are named by pid, and a restarted
+     * one has a new pid: their order (pid order) is read again before each
+     * kill, so target k is the k-th child running now. */
+    st_sup_tree_t *now = NULL;
+    if (dynamic && st_cnode_tree(c, sup, NULL, &now) == ST_OK && now->n_children <= a[i].target) {
+      st_sup_tree_free(now);
+      now = NULL;
+    }
+    const st_sup_child_t *victim = &(now != NULL ? now : tree)->children[a[i].target];
     st_cnode_chaos_kill_t *k = &r->kills[r->n_kills++];
     k->at_ms = a[i].at_ms;
     k->victim = strdup(victim->id);
     st_kill_report_t *kr = NULL;
     k->status = st_cnode_kill_child(c, sup, victim->id_term, o->recovery_timeout_ms, &kr);
+    st_sup_tree_free(now);
     if (k->status == ST_OK) {
       k->as_promised = kr->as_promised;
       k->recovery_us = kr->elapsed_us;

@@ -28,6 +28,35 @@ static int read_pid_text(const char *buf, int *index, char **out) {
 
 static bool is_pid_text(const char *s) { return s != NULL && s[0] == '<'; }
 
+/* A child id as text: a pid as its node prints it, anything else as Erlang
+ * prints it. */
+static int read_id_text(const char *buf, int *index, char **out) {
+  int type, size;
+  if (ei_get_type(buf, index, &type, &size) < 0) return ST_EPROTO;
+  if (type == ERL_PID_EXT || type == ERL_NEW_PID_EXT) return read_pid_text(buf, index, out);
+  return term_print(buf, index, out);
+}
+
+/* {Id, PidOrStatus} or {Id, PidOrStatus, ...} at *index: the id's text and
+ * (when term is not NULL) the id itself. Children of dynamic supervisors
+ * (simple_one_for_one, DynamicSupervisor) have the id `undefined`: their
+ * pid stands for it, as the agent takes it in kill_child. Leaves *index at
+ * the pid. */
+static int read_child_id(const char *buf, int *index, char **text, st_term_t **term) {
+  int id_at = *index, pid_at = *index;
+  if (ei_skip_term(buf, &pid_at) < 0) return ST_EPROTO;
+  int type, size, from = id_at;
+  bool dynamic = term_expect_atom(buf, &from, "undefined") == ST_OK &&
+                 ei_get_type(buf, &pid_at, &type, &size) == 0 &&
+                 (type == ERL_PID_EXT || type == ERL_NEW_PID_EXT);
+  int at = dynamic ? pid_at : id_at;
+  if (read_id_text(buf, &at, text) != ST_OK) return ST_EPROTO;
+  at = dynamic ? pid_at : id_at;
+  if (term != NULL && term_copy(buf, &at, term) != ST_OK) return ST_EPROTO;
+  *index = pid_at;
+  return ST_OK;
+}
+
 /* Encodes `name` as the request's supervisor: a registered name. */
 static int encode_sup(st_conn_t *c, ei_x_buff *x, const char *sup) {
   if (term_encode_name(x, sup) != ST_OK)
@@ -61,9 +90,8 @@ void st_sup_tree_free(st_sup_tree_t *t) {
 static int read_child(const char *buf, int *index, int depth, st_sup_child_t *ch) {
   char type[MAXATOMLEN_UTF8];
   int at = *index;
-  if (term_tuple(buf, &at, 5) != ST_OK) return ST_EPROTO;
-  int id_at = at;
-  if (term_copy(buf, &at, &ch->id_term) != ST_OK || term_print(buf, &id_at, &ch->id) != ST_OK ||
+  if (term_tuple(buf, &at, 5) != ST_OK ||
+      read_child_id(buf, &at, &ch->id, &ch->id_term) != ST_OK ||
       read_pid_text(buf, &at, &ch->pid) != ST_OK ||
       term_atom(buf, &at, type, sizeof type) != ST_OK ||
       term_atom(buf, &at, ch->restart, sizeof ch->restart) != ST_OK)
@@ -189,7 +217,7 @@ static int read_pid_list(const char *buf, int *index, st_kill_report_t *r, bool 
   }
   for (int i = 0; i < n; i++) {
     char *id = NULL, *pid = NULL;
-    if (term_tuple(buf, index, 2) != ST_OK || term_print(buf, index, &id) != ST_OK ||
+    if (term_tuple(buf, index, 2) != ST_OK || read_child_id(buf, index, &id, NULL) != ST_OK ||
         read_pid_text(buf, index, &pid) != ST_OK) {
       free(id);
       return ST_EPROTO;
@@ -204,9 +232,15 @@ static int read_pid_list(const char *buf, int *index, st_kill_report_t *r, bool 
     for (size_t j = 0; j < r->n_children && ch == NULL; j++)
       if (strcmp(r->children[j].id, id) == 0) ch = &r->children[j];
     free(id);
-    if (ch == NULL) { /* a child that was not there before: ignore */
-      free(pid);
-      continue;
+    if (ch == NULL) {
+      /* Not there before: a dynamic supervisor's restarted child, whose pid
+       * is its id. It is the `after' of the restarted child without one. */
+      for (size_t j = 0; j < r->n_children && ch == NULL; j++)
+        if (r->children[j].restarted && r->children[j].after == NULL) ch = &r->children[j];
+      if (ch == NULL) {
+        free(pid);
+        continue;
+      }
     }
     free(ch->after);
     ch->after = pid;
@@ -221,7 +255,7 @@ static int read_id_marks(const char *buf, int *index, st_kill_report_t *r, bool 
   if (ei_decode_list_header(buf, index, &n) < 0 || n < 0) return ST_EPROTO;
   for (int i = 0; i < n; i++) {
     char *id = NULL;
-    if (term_print(buf, index, &id) != ST_OK) return ST_EPROTO;
+    if (read_id_text(buf, index, &id) != ST_OK) return ST_EPROTO;
     for (size_t j = 0; j < r->n_children; j++) {
       if (strcmp(r->children[j].id, id) != 0) continue;
       if (expected) r->children[j].expected = true;
@@ -240,12 +274,16 @@ static int read_kill_report(const char *buf, int *index, st_kill_report_t **out)
   char *old_pid = NULL;
   long long elapsed;
   int rc = ST_EPROTO;
+  int after_at = 0;
   if (term_tuple(buf, index, 9) == ST_OK && term_expect_atom(buf, index, "kill_report") == ST_OK &&
-      term_print(buf, index, &r->victim) == ST_OK && read_pid_text(buf, index, &old_pid) == ST_OK &&
+      read_id_text(buf, index, &r->victim) == ST_OK &&
+      read_pid_text(buf, index, &old_pid) == ST_OK &&
       term_atom(buf, index, r->strategy, sizeof r->strategy) == ST_OK &&
-      read_pid_list(buf, index, r, false) == ST_OK && read_pid_list(buf, index, r, true) == ST_OK &&
+      read_pid_list(buf, index, r, false) == ST_OK &&
+      /* After is read once the marks are known (see read_pid_list). */
+      (after_at = *index, ei_skip_term(buf, index)) == 0 &&
       read_id_marks(buf, index, r, false) == ST_OK && read_id_marks(buf, index, r, true) == ST_OK &&
-      term_long(buf, index, &elapsed) == ST_OK) {
+      term_long(buf, index, &elapsed) == ST_OK && read_pid_list(buf, &after_at, r, true) == ST_OK) {
     r->elapsed_us = elapsed;
     r->as_promised = true;
     for (size_t i = 0; i < r->n_children; i++) {

@@ -245,10 +245,10 @@ START_TEST(test_tree) {
   ck_assert_str_eq(t->strategy, "one_for_one");
   ck_assert_int_eq(t->intensity, 50);
   ck_assert_int_eq(t->period, 5);
-  ck_assert_uint_eq(t->n_children, 4);
+  ck_assert_uint_eq(t->n_children, 5);
   /* Start order. */
   ck_assert_str_eq(t->children[0].id, "counter");
-  ck_assert_str_eq(t->children[3].id, "probe");
+  ck_assert_str_eq(t->children[4].id, "probe");
   ck_assert_str_eq(child(t, "probe")->restart, "temporary");
   ck_assert(!child(t, "counter")->supervisor);
   const st_sup_child_t *line = child(t, "line"), *pair = child(t, "pair");
@@ -259,6 +259,12 @@ START_TEST(test_tree) {
   ck_assert(st_sup_child_running(&line->sub->children[1]));
   ck_assert_str_eq(pair->sub->strategy, "one_for_all");
   ck_assert_uint_eq(pair->sub->n_children, 2);
+  /* A simple_one_for_one pool: its children are named by their pids. */
+  const st_sup_child_t *pool = child(t, "pool");
+  ck_assert_str_eq(pool->sub->strategy, "simple_one_for_one");
+  ck_assert_uint_eq(pool->sub->n_children, 3);
+  for (size_t i = 0; i < 3; i++)
+    ck_assert_str_eq(pool->sub->children[i].id, pool->sub->children[i].pid);
   st_sup_tree_free(t);
 
   /* By application: the same top supervisor. */
@@ -315,6 +321,45 @@ START_TEST(test_kill_child_strategies) {
   char *v = call_text(conn, "factory_counter", "value");
   ck_assert_str_eq(v, "0");
   free(v);
+}
+END_TEST
+
+START_TEST(test_kill_dynamic_child) {
+  /* A simple_one_for_one child, named by its pid as the tree gives it:
+   * it alone restarts, and its new pid is reported. */
+  st_sup_tree_t *t = NULL;
+  ck_assert_int_eq(st_cnode_tree(conn, "factory_pool_sup", NULL, &t), ST_OK);
+  ck_assert_uint_eq(t->n_children, 3);
+  st_kill_report_t *r = NULL;
+  int rc = st_cnode_kill_child(conn, "factory_pool_sup", t->children[1].id_term, 5000, &r);
+  ck_assert_msg(rc == ST_OK, "kill: %s", st_cnode_error(cn));
+  ck_assert_str_eq(r->victim, t->children[1].pid);
+  ck_assert(r->as_promised);
+  size_t restarted = 0;
+  for (size_t i = 0; i < r->n_children; i++) {
+    const st_kill_child_t *ch = &r->children[i];
+    if (strcmp(ch->id, r->victim) == 0) {
+      ck_assert(ch->restarted && ch->expected);
+      ck_assert(ch->after[0] == '<');
+      ck_assert_str_ne(ch->after, ch->before);
+      restarted++;
+    } else {
+      ck_assert(!ch->restarted && !ch->expected);
+      ck_assert_str_eq(ch->after, ch->before);
+    }
+  }
+  ck_assert_uint_eq(restarted, 1);
+  st_kill_report_free(r);
+  st_sup_tree_free(t);
+  /* And chaos on the pool: same seed, same plan, every kill as promised. */
+  st_cnode_chaos_opts_t o = {.seed = 3, .kill_rate = 0.5, .duration_ms = 200,
+                             .interval_ms = 20, .recovery_timeout_ms = 5000};
+  st_cnode_chaos_report_t *c = NULL;
+  ck_assert_int_eq(st_cnode_chaos(conn, "factory_pool_sup", &o, &c), ST_OK);
+  ck_assert_uint_ge(c->n_kills, 1);
+  ck_assert_uint_eq(c->as_promised, c->n_kills);
+  ck_assert(c->recovered);
+  st_cnode_chaos_report_free(c);
 }
 END_TEST
 
@@ -718,6 +763,7 @@ Suite *cnode_live_suite(void) {
   tcase_add_test(attached, test_parse_errors);
   tcase_add_test(attached, test_tree);
   tcase_add_test(attached, test_kill_child_strategies);
+  tcase_add_test(attached, test_kill_dynamic_child);
   tcase_add_test(attached, test_kill_child_errors);
   tcase_add_test(attached, test_wait_restart);
   tcase_add_test(attached, test_trace_limits);

@@ -17,6 +17,7 @@ init([]) ->
     Children = [#{id => counter, start => {factory_counter, start_link, []}},
                 #{id => line, start => {factory_line_sup, start_link, []}, type => supervisor},
                 #{id => pair, start => {factory_pair_sup, start_link, []}, type => supervisor},
+                #{id => pool, start => {factory_pool_sup, start_link, []}, type => supervisor},
                 #{id => probe, start => {factory_worker, start_link, [factory_probe]},
                   restart => temporary}],
     {ok, {#{strategy => one_for_one, intensity => 50, period => 5}, Children}}.
