@@ -57,11 +57,13 @@ janitor_cleans_up_after_a_process_without_teardown_test() ->
          Owner = spawn(fun() ->
                                {ok, Pid} = supertester_otp:setup_isolated_genserver(st_test_server),
                                Self ! {started, Pid},
-                               End()
+                               %% The test watches the server before this
+                               %% process ends (else it may see noproc).
+                               receive go -> End() end
                        end),
          Server = receive {started, P} -> P end,
          Mon = monitor(process, Server),
-         ?assert(is_pid(Owner)),
+         Owner ! go,
          receive {'DOWN', Mon, process, Server, Reason} -> ?assertEqual(shutdown, Reason) end
      end || End <- [fun() -> ok end,                  % the test returns
                     fun() -> error(test_crashed) end, % the test crashes
