@@ -7,10 +7,14 @@ defmodule Supertester.Test.Crash.Sup do
   #   children:     child specs
   use Supervisor
 
-  def start_link(opts) do
+  def start_link(opts), do: start_link(__MODULE__, opts)
+
+  @doc false
+  # Starts `module`'s supervisor, registered when opts has a :name.
+  def start_link(module, opts) do
     case Keyword.fetch(opts, :name) do
-      {:ok, name} -> Supervisor.start_link(__MODULE__, opts, name: name)
-      :error -> Supervisor.start_link(__MODULE__, opts)
+      {:ok, name} -> Supervisor.start_link(module, opts, name: name)
+      :error -> Supervisor.start_link(module, opts)
     end
   end
 
@@ -42,12 +46,7 @@ defmodule Supertester.Test.Crash.PoolSup do
   # tree-structure tests).
   use Supervisor
 
-  def start_link(opts) do
-    case Keyword.fetch(opts, :name) do
-      {:ok, name} -> Supervisor.start_link(__MODULE__, opts, name: name)
-      :error -> Supervisor.start_link(__MODULE__, opts)
-    end
-  end
+  def start_link(opts), do: Supertester.Test.Crash.Sup.start_link(__MODULE__, opts)
 
   @impl true
   def init(opts), do: Supertester.Test.Crash.Sup.init_from(opts)
@@ -66,12 +65,7 @@ defmodule Supertester.Test.Crash.RootSup do
 
   alias Supertester.Test.Crash
 
-  def start_link(opts \\ []) do
-    case Keyword.fetch(opts, :name) do
-      {:ok, name} -> Supervisor.start_link(__MODULE__, opts, name: name)
-      :error -> Supervisor.start_link(__MODULE__, opts)
-    end
-  end
+  def start_link(opts \\ []), do: Crash.Sup.start_link(__MODULE__, opts)
 
   @impl true
   def init(opts) do
