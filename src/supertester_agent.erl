@@ -528,7 +528,8 @@ kill_child(Sup, Id, Deadline) ->
     Start = erlang:monotonic_time(microsecond),
     Mon = erlang:monitor(process, Sup),
     After = try
-                ok = watch_kill(Sup, Mon, Victim, Deadline),
+                exit(Victim, kill),
+                _ = await_exit(Sup, Mon, Victim, Deadline),
                 settled(Sup, Mon, Info, Deadline)
             after
                 release(Sup, ['receive'], self()),
@@ -610,15 +611,6 @@ victim(Id, #{dynamic := false, children := Children}) ->
     end;
 victim(Id, _Info) ->
     throw({error, {no_child, Id}}).
-
-watch_kill(Sup, Mon, Victim, Deadline) ->
-    exit(Victim, kill),
-    receive
-        {trace, Sup, 'receive', {'EXIT', Victim, _}} -> ok;
-        {'DOWN', Mon, process, Sup, _} -> throw({error, supervisor_died})
-    after remaining(Deadline) ->
-            throw({error, timeout})
-    end.
 
 after_kill(Sup, #{dynamic := Dynamic}, Deadline) ->
     try which_children(Sup, Deadline) of
