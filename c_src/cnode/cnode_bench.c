@@ -53,7 +53,7 @@ static void send_call(caller_t *k) {
   p->on_done = on_reply;
   p->ud = k;
   ei_x_buff x;
-  encode_gen_call(c, &x, &p->ref, b->o->request->bytes, b->o->request->len);
+  encode_call(c, &x, "$gen_call", &p->ref, b->o->request->bytes, b->o->request->len);
   k->sent_ns = uv_hrtime();
   int rc = conn_send_reg(c, b->o->server, &x);
   ei_x_free(&x);

@@ -88,12 +88,15 @@ int cnode_epmd_port(const char *host, const char *alive, unsigned timeout_ms, in
                     char *why, size_t why_cap);
 
 /* cnode_rpc.c */
-/* A new buffer (the caller frees it) holding gen_server's call message,
- * {'$gen_call', {Self, Ref}, Request}, request encoded without version. */
-void encode_gen_call(st_conn_t *c, ei_x_buff *x, const erlang_ref *ref, const char *req,
-                     int req_len);
-/* Sends `{'$gen_call', {Self, Ref}, Request}` to a registered name and
- * waits for `{Ref, Reply}`. request is encoded without version byte. */
+/* A new buffer (the caller frees it) holding a call message as gen and sys
+ * make them, {Tag, {Self, Ref}, Request}: Tag '$gen_call' for gen_server
+ * calls, system for sys requests. request is encoded without version. */
+void encode_call(st_conn_t *c, ei_x_buff *x, const char *tag, const erlang_ref *ref,
+                 const char *req, int req_len);
+/* Sends {Tag, {Self, Ref}, Request} to a registered name and waits for
+ * {Ref, Reply}; rpc_gen_call is it with '$gen_call'. reply may be NULL. */
+int rpc_tagged_call(st_conn_t *c, const char *name, const char *tag, const char *req,
+                    int req_len, unsigned timeout_ms, ei_x_buff *reply);
 int rpc_gen_call(st_conn_t *c, const char *name, const char *req, int req_len,
                  unsigned timeout_ms, ei_x_buff *reply);
 /* M:F(Args) through the node's rex; args is an encoded list. A
@@ -115,6 +118,8 @@ int conn_send_reg(st_conn_t *c, const char *name, const ei_x_buff *msg_with_vers
  * and returns ST_EPROTO on the wrong shape. */
 int term_expect_atom(const char *buf, int *index, const char *atom);
 int term_atom(const char *buf, int *index, char *out, size_t cap);
+/* {ok, X}: leaves *index at X. */
+int term_ok(const char *buf, int *index);
 int term_long(const char *buf, int *index, long long *out);
 int term_tuple(const char *buf, int *index, int arity);
 /* Prints the term at *index (malloc'd) and skips it. */

@@ -53,23 +53,23 @@ static void take_reply(st_conn_t *c, pending_t *p, ei_x_buff *reply) {
   conn_pending_free(c, p);
 }
 
-void encode_gen_call(st_conn_t *c, ei_x_buff *x, const erlang_ref *ref, const char *req,
-                     int req_len) {
+void encode_call(st_conn_t *c, ei_x_buff *x, const char *tag, const erlang_ref *ref,
+                 const char *req, int req_len) {
   ei_x_new_with_version(x);
   ei_x_encode_tuple_header(x, 3);
-  ei_x_encode_atom(x, "$gen_call");
+  ei_x_encode_atom(x, tag);
   ei_x_encode_tuple_header(x, 2);
   ei_x_encode_pid(x, ei_self(&c->cn->ec));
   ei_x_encode_ref(x, ref);
   ei_x_append_buf(x, req, req_len);
 }
 
-int rpc_gen_call(st_conn_t *c, const char *name, const char *req, int req_len,
-                 unsigned timeout_ms, ei_x_buff *reply) {
+int rpc_tagged_call(st_conn_t *c, const char *name, const char *tag, const char *req,
+                    int req_len, unsigned timeout_ms, ei_x_buff *reply) {
   pending_t *p = conn_pending_new(c, PENDING_CALL);
   if (p == NULL) return ST_ENOMEM;
   ei_x_buff x;
-  encode_gen_call(c, &x, &p->ref, req, req_len);
+  encode_call(c, &x, tag, &p->ref, req, req_len);
   int rc = conn_send_reg(c, name, &x);
   ei_x_free(&x);
   if (rc == ST_OK) rc = conn_wait(c, p, timeout_ms);
@@ -81,6 +81,11 @@ int rpc_gen_call(st_conn_t *c, const char *name, const char *req, int req_len,
   }
   take_reply(c, p, reply);
   return ST_OK;
+}
+
+int rpc_gen_call(st_conn_t *c, const char *name, const char *req, int req_len,
+                 unsigned timeout_ms, ei_x_buff *reply) {
+  return rpc_tagged_call(c, name, "$gen_call", req, req_len, timeout_ms, reply);
 }
 
 int rpc_call(st_conn_t *c, const char *mod, const char *fun, const ei_x_buff *args,
@@ -238,8 +243,7 @@ static int agent_spawn(st_conn_t *c) {
   rc = rpc_call(c, AGENT_MODULE, "start", &args, 0, &reply);
   if (rc == ST_OK) {
     int index = 0;
-    if (term_tuple(reply.buff, &index, 2) != ST_OK ||
-        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+    if (term_ok(reply.buff, &index) != ST_OK ||
         ei_decode_pid(reply.buff, &index, &c->agent) < 0)
       rc = cnode_fail(c->cn, ST_EAGENT, "the agent did not start on %s", c->node);
     else
@@ -278,8 +282,7 @@ static int agent_same_build(st_conn_t *c) {
   if (rc == ST_OK) {
     /* ours is {ok, {supertester_agent, Md5}}: compare Md5's bytes. */
     int index = 0, end;
-    if (term_tuple(ours.buff, &index, 2) != ST_OK ||
-        term_expect_atom(ours.buff, &index, "ok") != ST_OK ||
+    if (term_ok(ours.buff, &index) != ST_OK ||
         term_tuple(ours.buff, &index, 2) != ST_OK || ei_skip_term(ours.buff, &index) < 0 ||
         (end = index, ei_skip_term(ours.buff, &end)) < 0)
       rc = cnode_fail(c->cn, ST_EPROTO, "beam_lib:md5 answered in the wrong shape");

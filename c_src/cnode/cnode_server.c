@@ -47,27 +47,14 @@ int st_cnode_cast(st_conn_t *c, const char *server, const st_term_t *request) {
  * handles one sender's messages in order: once this is answered, whatever
  * this node sent it before has been handled. */
 static int sys_sync(st_conn_t *c, const char *server, unsigned timeout_ms) {
-  int rc;
-  pending_t *p = conn_pending_new(c, PENDING_CALL);
-  if (p == NULL) return ST_ENOMEM;
-  ei_x_buff x;
-  ei_x_new_with_version(&x);
-  ei_x_encode_tuple_header(&x, 3);
-  ei_x_encode_atom(&x, "system");
-  ei_x_encode_tuple_header(&x, 2);
-  ei_x_encode_pid(&x, ei_self(&c->cn->ec));
-  ei_x_encode_ref(&x, &p->ref);
-  ei_x_encode_atom(&x, "get_state");
-  rc = conn_send_reg(c, server, &x);
-  ei_x_free(&x);
-  if (rc == ST_OK) rc = conn_wait(c, p, timeout_ms);
-  conn_pending_free(c, p);
-  if (rc == ST_ETIMEDOUT)
-    return cnode_fail(c->cn, rc, "%s did not answer within %u ms", server,
-                      cnode_timeout(c->cn, timeout_ms));
-  if (rc != ST_OK) return cnode_fail(c->cn, rc, "the connection to %s was lost", c->node);
-  cnode_ok(c->cn);
-  return ST_OK;
+  ei_x_buff get_state;
+  ei_x_new(&get_state);
+  ei_x_encode_atom(&get_state, "get_state");
+  int rc = rpc_tagged_call(c, server, "system", get_state.buff, get_state.index, timeout_ms,
+                           NULL);
+  ei_x_free(&get_state);
+  if (rc == ST_OK) cnode_ok(c->cn);
+  return rc;
 }
 
 int st_cnode_cast_and_sync(st_conn_t *c, const char *server, const st_term_t *request,

@@ -163,8 +163,7 @@ int st_cnode_tree(st_conn_t *c, const char *sup, const char *app, st_sup_tree_t 
       rc = cnode_fail(c->cn, ST_ENOTFOUND, "application %s is not running on %s", app, c->node);
     int index = 0;
     erlang_pid pid;
-    if (rc == ST_OK && (term_tuple(reply.buff, &index, 2) != ST_OK ||
-                        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+    if (rc == ST_OK && (term_ok(reply.buff, &index) != ST_OK ||
                         ei_decode_pid(reply.buff, &index, &pid) < 0))
       rc = cnode_fail(c->cn, ST_EPROTO, "the agent's top_supervisor reply has the wrong shape");
     ei_x_free(&top);
@@ -180,8 +179,7 @@ int st_cnode_tree(st_conn_t *c, const char *sup, const char *app, st_sup_tree_t 
   }
   if (rc == ST_OK) {
     int index = 0;
-    if (term_tuple(reply.buff, &index, 2) != ST_OK ||
-        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+    if (term_ok(reply.buff, &index) != ST_OK ||
         read_tree(reply.buff, &index, 0, out) != ST_OK)
       rc = cnode_fail(c->cn, ST_EPROTO, "the agent's tree reply has the wrong shape");
   }
@@ -329,8 +327,7 @@ int st_cnode_kill_child(st_conn_t *c, const char *sup, const st_term_t *id, unsi
   int rc = child_request(c, "kill_child", sup, id, timeout_ms, &reply);
   if (rc == ST_OK) {
     int index = 0;
-    if (term_tuple(reply.buff, &index, 2) != ST_OK ||
-        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+    if (term_ok(reply.buff, &index) != ST_OK ||
         read_kill_report(reply.buff, &index, out) != ST_OK)
       rc = cnode_fail(c->cn, ST_EPROTO, "the agent's kill report has the wrong shape");
     else
@@ -360,8 +357,7 @@ int st_cnode_wait_restart(st_conn_t *c, const char *sup, const st_term_t *id,
   if (rc == ST_OK) {
     int index = 0;
     long long us;
-    if (term_tuple(reply.buff, &index, 2) != ST_OK ||
-        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+    if (term_ok(reply.buff, &index) != ST_OK ||
         term_tuple(reply.buff, &index, 5) != ST_OK ||
         term_expect_atom(reply.buff, &index, "restarted") != ST_OK ||
         ei_skip_term(reply.buff, &index) < 0 ||

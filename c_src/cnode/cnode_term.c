@@ -29,6 +29,14 @@ int term_expect_atom(const char *buf, int *index, const char *atom) {
   return ST_OK;
 }
 
+int term_ok(const char *buf, int *index) {
+  int at = *index;
+  if (term_tuple(buf, &at, 2) != ST_OK || term_expect_atom(buf, &at, "ok") != ST_OK)
+    return ST_EPROTO;
+  *index = at;
+  return ST_OK;
+}
+
 int term_long(const char *buf, int *index, long long *out) {
   return ei_decode_longlong(buf, index, out) < 0 ? ST_EPROTO : ST_OK;
 }
@@ -109,8 +117,7 @@ int st_term_parse(st_conn_t *c, const char *text, st_term_t **out) {
     rc = cnode_fail(c->cn, ST_EINVAL, "'%s' is not an Erlang term: %s", text, c->cn->error);
   } else if (rc == ST_OK) {
     int index = 0;
-    if (term_tuple(reply.buff, &index, 2) != ST_OK ||
-        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+    if (term_ok(reply.buff, &index) != ST_OK ||
         term_copy(reply.buff, &index, out) != ST_OK)
       rc = cnode_fail(c->cn, ST_EPROTO, "the agent's parse reply has the wrong shape");
   }

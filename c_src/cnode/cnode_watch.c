@@ -23,8 +23,7 @@ int st_cnode_process_info(st_conn_t *c, const char *target, st_proc_sample_t *ou
   if (rc == ST_OK) {
     int index = 0;
     long long mem, reds, mq;
-    if (term_tuple(reply.buff, &index, 2) != ST_OK ||
-        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+    if (term_ok(reply.buff, &index) != ST_OK ||
         term_tuple(reply.buff, &index, 3) != ST_OK ||
         term_long(reply.buff, &index, &mem) != ST_OK ||
         term_long(reply.buff, &index, &reds) != ST_OK ||
@@ -94,8 +93,7 @@ int st_cnode_trace(st_conn_t *c, const char *target, st_trace_kind_t kind, uint3
   if (rc == ST_OK) {
     int index = 0;
     long long count, dropped;
-    if (term_tuple(reply.buff, &index, 2) != ST_OK ||
-        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+    if (term_ok(reply.buff, &index) != ST_OK ||
         term_tuple(reply.buff, &index, 4) != ST_OK ||
         term_expect_atom(reply.buff, &index, "trace_done") != ST_OK ||
         term_long(reply.buff, &index, &count) != ST_OK ||
@@ -146,8 +144,7 @@ int st_cnode_partition(st_conn_t *a, const char *peer_node, uint32_t duration_ms
   if (rc == ST_OK) {
     int index = 0;
     long long apart, reconnect;
-    if (term_tuple(reply.buff, &index, 2) != ST_OK ||
-        term_expect_atom(reply.buff, &index, "ok") != ST_OK ||
+    if (term_ok(reply.buff, &index) != ST_OK ||
         term_tuple(reply.buff, &index, 3) != ST_OK ||
         term_expect_atom(reply.buff, &index, "partition_done") != ST_OK ||
         term_long(reply.buff, &index, &apart) != ST_OK ||

@@ -85,31 +85,6 @@ static char *call_text(st_conn_t *c, const char *server, const char *request) {
   return text;
 }
 
-/* M:F(Args) over rex, args an ei_x_buff list built by the caller; the
- * result printed. */
-static char *rex_text(st_conn_t *c, const char *m, const char *f, ei_x_buff *args) {
-  ei_x_buff reply;
-  ei_x_new(&reply);
-  int rc = rpc_call(c, m, f, args, 0, &reply);
-  ck_assert_msg(rc == ST_OK, "%s:%s: %s", m, f, st_cnode_error(c->cn));
-  char *text = NULL;
-  int index = 0;
-  ck_assert_int_eq(term_print(reply.buff, &index, &text), ST_OK);
-  ei_x_free(&reply);
-  return text;
-}
-
-static char *rex_atom_arg(st_conn_t *c, const char *m, const char *f, const char *atom) {
-  ei_x_buff args;
-  ei_x_new(&args);
-  ei_x_encode_list_header(&args, 1);
-  ei_x_encode_atom(&args, atom);
-  ei_x_encode_empty_list(&args);
-  char *text = rex_text(c, m, f, &args);
-  ei_x_free(&args);
-  return text;
-}
-
 /* An expression evaluated on the node (no agent needed), printed. */
 static char *eval_text(st_conn_t *c, const char *expr) {
   st_term_t *v = NULL;
@@ -117,6 +92,18 @@ static char *eval_text(st_conn_t *c, const char *expr) {
   ck_assert_msg(rc == ST_OK, "eval %s: %s", expr, st_cnode_error(c->cn));
   char *text = st_term_format(v);
   st_term_free(v);
+  return text;
+}
+
+/* expr evaluated on the node from a session of its own, without agent:
+ * how a test looks at the node after its main session is gone. */
+static char *probe_eval(const char *expr) {
+  st_cnode_t *probe = new_session(COOKIE, true);
+  st_conn_t *c = NULL;
+  ck_assert_int_eq(st_cnode_attach(probe, node.node, &c), ST_OK);
+  char *text = eval_text(c, expr);
+  (void)st_cnode_detach(c);
+  st_cnode_free(probe);
   return text;
 }
 
@@ -220,7 +207,7 @@ START_TEST(test_no_agent_session_calls) {
   st_term_free(reply);
   st_term_free(ping);
   /* Nothing was loaded. */
-  s = rex_atom_arg(conn, "code", "is_loaded", "supertester_agent");
+  s = eval_text(conn, "code:is_loaded(supertester_agent).");
   ck_assert_str_eq(s, "false");
   free(s);
   /* Agent requests say there is no agent. */
@@ -383,6 +370,18 @@ START_TEST(test_kill_child_errors) {
 }
 END_TEST
 
+START_TEST(test_kill_and_process_info) {
+  st_proc_sample_t sample;
+  ck_assert_int_eq(st_cnode_process_info(conn, "factory_probe", &sample), ST_OK);
+  ck_assert_uint_gt(sample.memory, 0);
+  /* The probe is temporary: killed, it stays dead. */
+  ck_assert_int_eq(st_cnode_kill(conn, "factory_probe", "kill"), ST_OK);
+  ck_assert_int_eq(st_cnode_process_info(conn, "factory_probe", &sample), ST_ENOTFOUND);
+  ck_assert_int_eq(st_cnode_kill(conn, "factory_probe", "kill"), ST_EAGENT);
+  ck_assert_int_eq(st_cnode_kill(conn, "", "kill"), ST_EINVAL);
+}
+END_TEST
+
 START_TEST(test_wait_restart) {
   /* Another OS process kills the counter once our wait is armed; the wait
    * returns with the new pid, without polling. */
@@ -492,19 +491,14 @@ START_TEST(test_detach_leaves_nothing) {
   ck_assert_int_eq(st_cnode_detach(conn), ST_OK);
   conn = NULL;
 
-  st_cnode_t *probe = new_session(COOKIE, true);
-  st_conn_t *c = NULL;
-  ck_assert_int_eq(st_cnode_attach(probe, node.node, &c), ST_OK);
-  char *s = eval_text(c, AGENT_GONE);
+  char *s = probe_eval(AGENT_GONE);
   ck_assert_str_eq(s, "{false, false, []}");
   free(s);
   /* No trace flags left on what was traced. */
-  s = eval_text(c, "{erlang:trace_info(erlang:whereis(factory_counter), flags),"
-                   " erlang:trace_info(erlang:whereis(factory_line_sup), flags)}.");
+  s = probe_eval("{erlang:trace_info(erlang:whereis(factory_counter), flags),"
+                 " erlang:trace_info(erlang:whereis(factory_line_sup), flags)}.");
   ck_assert_str_eq(s, "{{flags, []}, {flags, []}}");
   free(s);
-  (void)st_cnode_detach(c);
-  st_cnode_free(probe);
 }
 END_TEST
 
@@ -614,23 +608,17 @@ START_TEST(test_other_agent_build_refused) {
   /* Another build of the agent is loaded (here: a stand-in compiled on the
    * node): attaching refuses to use it rather than speak to it blindly. */
   start_node();
-  st_cnode_t *probe = new_session(COOKIE, true);
-  st_conn_t *pc = NULL;
-  ck_assert_int_eq(st_cnode_attach(probe, node.node, &pc), ST_OK);
-  char *s = eval_text(pc,
-                      "{ok, M, B} = compile:forms([{attribute, 1, module, supertester_agent},"
-                      " {attribute, 2, export, [{start, 2}]},"
-                      " {function, 3, start, 2, [{clause, 3, [{var, 3, '_'}, {var, 3, '_'}], [],"
-                      " [{atom, 3, other}]}]}]),"
-                      " code:load_binary(M, \"other.beam\", B).");
+  char *s = probe_eval("{ok, M, B} = compile:forms([{attribute, 1, module, supertester_agent},"
+                       " {attribute, 2, export, [{start, 2}]},"
+                       " {function, 3, start, 2, [{clause, 3, [{var, 3, '_'}, {var, 3, '_'}], [],"
+                       " [{atom, 3, other}]}]}]),"
+                       " code:load_binary(M, \"other.beam\", B).");
   ck_assert_str_eq(s, "{module, supertester_agent}");
   free(s);
   cn = new_session(COOKIE, false);
   ck_assert_int_eq(st_cnode_attach(cn, node.node, &conn), ST_EAGENT);
   ck_assert_ptr_null(conn);
   ck_assert_ptr_nonnull(strstr(st_cnode_error(cn), "another build"));
-  (void)st_cnode_detach(pc);
-  st_cnode_free(probe);
 }
 END_TEST
 
@@ -702,14 +690,9 @@ START_TEST(test_agent_killed) {
   /* Detach reports it, and removes what the dead agent left. */
   ck_assert_int_eq(st_cnode_detach(conn), ST_EAGENT);
   conn = NULL;
-  st_cnode_t *probe = new_session(COOKIE, true);
-  st_conn_t *c = NULL;
-  ck_assert_int_eq(st_cnode_attach(probe, node.node, &c), ST_OK);
-  char *s = eval_text(c, AGENT_GONE);
+  char *s = probe_eval(AGENT_GONE);
   ck_assert_str_eq(s, "{false, false, []}");
   free(s);
-  (void)st_cnode_detach(c);
-  st_cnode_free(probe);
 }
 END_TEST
 
@@ -765,6 +748,7 @@ Suite *cnode_live_suite(void) {
   tcase_add_test(attached, test_kill_child_strategies);
   tcase_add_test(attached, test_kill_dynamic_child);
   tcase_add_test(attached, test_kill_child_errors);
+  tcase_add_test(attached, test_kill_and_process_info);
   tcase_add_test(attached, test_wait_restart);
   tcase_add_test(attached, test_trace_limits);
   tcase_add_test(attached, test_trace_supervision);
