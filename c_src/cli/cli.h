@@ -58,6 +58,9 @@ int cmd_partition(cli_t *cli);
 /* The exit code for a library error, with its message on stderr (or in the
  * JSON envelope). */
 int cli_fail(cli_t *cli, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The command ran, and what it checked did not hold: the sentence, the
+ * error code check_failed in JSON, and EXIT_CHECK_FAILED. */
+int cli_check_failed(cli_t *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The supervisor the command works on: --supervisor, else the top
  * supervisor of --app (its registered name). malloc'd; NULL after cli_fail. */
 char *cli_supervisor(cli_t *cli, int *exit_code);

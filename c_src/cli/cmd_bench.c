@@ -60,8 +60,7 @@ int cmd_bench(cli_t *cli) {
            (double)r.p99_ns / 1e3, (double)r.max_ns / 1e3);
   }
   if (r.errors > 0) {
-    cli_fail(cli, ST_ETIMEDOUT, "%llu calls failed or timed out", (unsigned long long)r.errors);
-    return EXIT_CHECK_FAILED;
+    return cli_check_failed(cli, "%llu calls failed or timed out", (unsigned long long)r.errors);
   }
   return EXIT_OK;
 }

@@ -114,12 +114,11 @@ int cmd_chaos(cli_t *cli) {
     else print_report(cli, sup, r);
     bool ok = !r->supervisor_crashed && r->recovered && r->as_promised == r->n_kills;
     if (!ok)
-      code = cli_fail(cli, ST_EAGENT, "chaos check failed (seed %" PRIu64 "): %s", r->seed,
-                      r->supervisor_crashed ? "the supervisor crashed"
-                      : !r->recovered       ? "not every child recovered"
-                      : r->failed > 0       ? "some kills could not be made or checked"
-                                            : "restarts differ from the strategy's promise");
-    if (!ok) code = EXIT_CHECK_FAILED;
+      code = cli_check_failed(cli, "chaos check failed (seed %" PRIu64 "): %s", r->seed,
+                              r->supervisor_crashed ? "the supervisor crashed"
+                              : !r->recovered       ? "not every child recovered"
+                              : r->failed > 0 ? "some kills could not be made or checked"
+                                              : "restarts differ from the strategy's promise");
   }
   st_cnode_chaos_report_free(r);
   free(sup);

@@ -46,8 +46,7 @@ int cmd_partition(cli_t *cli) {
   }
   if (cli->json) st_json_end_array(&cli->out);
   if (down > 0) {
-    cli_fail(cli, ST_EAGENT, "%d service(s) did not recover after the partition", down);
-    return EXIT_CHECK_FAILED;
+    return cli_check_failed(cli, "%d service(s) did not recover after the partition", down);
   }
   return EXIT_OK;
 }

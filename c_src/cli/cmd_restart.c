@@ -63,9 +63,8 @@ int cmd_restart_check(cli_t *cli) {
   } else {
     if (cli->json) cli_json_kill_report(&cli->out, r);
     else print_report(r);
-    code = r->as_promised ? EXIT_OK : EXIT_CHECK_FAILED;
-    if (!r->as_promised) cli_fail(cli, ST_EAGENT, "the restarts differ from the %s promise",
-                                  r->strategy);
+    if (!r->as_promised)
+      code = cli_check_failed(cli, "the restarts differ from the %s promise", r->strategy);
   }
   st_kill_report_free(r);
   st_term_free(id);

@@ -24,6 +24,15 @@ int cli_fail(cli_t *cli, int err, const char *fmt, ...) {
   }
 }
 
+int cli_check_failed(cli_t *cli, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cli->error, sizeof cli->error, fmt, ap);
+  va_end(ap);
+  cli->error_code = "check_failed";
+  return EXIT_CHECK_FAILED;
+}
+
 char *cli_supervisor(cli_t *cli, int *exit_code) {
   if (cli->supervisor != NULL) return strdup(cli->supervisor);
   if (cli->app == NULL) {
