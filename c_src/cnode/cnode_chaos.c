@@ -40,13 +40,12 @@ static int make_plan(st_conn_t *c, const st_cnode_chaos_opts_t *o, uint32_t n_ta
                         p->n_targets, n_targets);
     return ST_OK;
   }
-  uint32_t ticks = o->interval_ms > 0 ? o->duration_ms / o->interval_ms + 1 : 1;
   *p = (st_chaos_params_t){.seed = o->seed,
                            .kill_rate = o->kill_rate,
                            .duration_ms = o->duration_ms,
                            .interval_ms = o->interval_ms,
                            .jitter_pct = o->jitter_pct,
-                           .max_kills = o->max_kills > 0 ? o->max_kills : ticks,
+                           .max_kills = o->max_kills > 0 ? o->max_kills : ST_CNODE_CHAOS_MAX_KILLS,
                            .n_targets = n_targets,
                            .n_reasons = 1};
   rc = st_chaos_plan(p, NULL, 0, n);

@@ -261,13 +261,17 @@ int st_cnode_service_alive(st_conn_t *conn, const char *name, unsigned timeout_m
 
 /* ---------------------------------------------------------------- chaos */
 
+/* The default bound on a run's kills: the Erlang ChaosHelpers' default,
+ * so that the same options draw the same plan string on both sides. */
+#define ST_CNODE_CHAOS_MAX_KILLS 1000
+
 typedef struct st_cnode_chaos_opts_s {
   uint64_t seed;
   double kill_rate;      /* chance that a tick kills, 0..1 */
   uint32_t duration_ms;  /* ticks while before this */
   uint32_t interval_ms;  /* between ticks */
   uint32_t jitter_pct;   /* 0..100 */
-  uint32_t max_kills;    /* 0: no bound but the ticks' */
+  uint32_t max_kills;    /* 0: ST_CNODE_CHAOS_MAX_KILLS */
   unsigned recovery_timeout_ms; /* per kill; 0: the session's */
   const char *plan;      /* replay this plan string instead of drawing one */
   /* Called after each kill (may be NULL): done of total, the kill's report. */

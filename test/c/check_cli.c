@@ -146,6 +146,9 @@ START_TEST(test_chaos_seed_and_replay) {
       "--kill-rate", "0.5", "--duration", "300", "--interval", "50");
   expect_exit(&a, 0);
   has(&a, "seed 42");
+  /* The plan the Erlang ChaosHelpers draw from the same options for five
+   * children (test/erlang/supertester_chaos_tests.erl checks it there). */
+  has(&a, "plan: st1;seed=42;rate=0.5;dur=300;int=50;jit=0;max=1000;tg=5;rs=1;a=0.2.0\n");
   has(&a, "every child runs again");
   char *plan = strstr(a.out, "plan: ");
   ck_assert_ptr_nonnull(plan);

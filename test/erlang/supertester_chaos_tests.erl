@@ -145,6 +145,18 @@ non_decreasing(Times) ->
 
 %% ------------------------------------------------------------ reproducibility
 
+%% The C-node's CLI draws the same plan from the same options and number
+%% of children: test/c/check_cli.c checks `supertester chaos' against this
+%% same string, for the factory's five children.
+same_plan_as_the_cnode_test() ->
+    with_sup(sup_args(one_for_one, 100, [a, b, c, d, e], #{}),
+             fun(Sup) ->
+                     R = chaos(Sup, [{seed, 42}, {kill_rate, 0.5}, {duration_ms, 300},
+                                     {kill_interval_ms, 50}]),
+                     ?assertEqual(<<"st1;seed=42;rate=0.5;dur=300;int=50;jit=0;max=1000;tg=5;rs=1;"
+                                    "a=0.2.0">>, maps:get(plan, R))
+             end).
+
 same_seed_same_tree_same_plan_and_victims_test() ->
     with_sup(sup_args(one_for_one),
              fun(Sup) ->
