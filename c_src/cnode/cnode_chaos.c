@@ -102,12 +102,11 @@ static void summarize(st_cnode_chaos_report_t *r) {
 static void run_actions(st_conn_t *c, const char *sup, const st_cnode_chaos_opts_t *o,
                         const st_sup_tree_t *tree, const st_chaos_action_t *a, size_t n,
                         st_cnode_chaos_report_t *r) {
-  const bool never = false;
   bool dynamic = tree->n_children > 0 && tree->children[0].id[0] == '<';
   int64_t start = now_us();
   for (size_t i = 0; i < n && !r->supervisor_crashed && !c->lost; i++) {
     int64_t wait_ms = (int64_t)a[i].at_ms - (now_us() - start) / 1000;
-    if (wait_ms > 0) (void)cnode_run_until(c->cn, &never, (unsigned)wait_ms);
+    if (wait_ms > 0) st_cnode_pause(c->cn, (unsigned)wait_ms);
     /* A dynamic supervisor's children are named by pid, and a restarted
      * one has a new pid: their order (pid order) is read again before each
      * kill, so target k is the k-th child running now. */

@@ -159,38 +159,43 @@ int agent_request(st_conn_t *c, const ei_x_buff *req, unsigned timeout_ms, event
 
 /* ------------------------------------------------------------ the agent */
 
-static int read_file(const char *path, char **data, long *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return ST_ENOTFOUND;
-  int rc = ST_OK;
-  if (fseek(f, 0, SEEK_END) != 0 || (*len = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
-    rc = ST_EINVAL;
-  } else if ((*data = malloc((size_t)*len)) == NULL) {
-    rc = ST_ENOMEM;
-  } else if (fread(*data, 1, (size_t)*len, f) != (size_t)*len) {
+/* The agent's beam file, whole (the caller frees it). */
+static int read_beam(st_conn_t *c, char **data, long *len) {
+  FILE *f = fopen(c->cn->agent_beam, "rb");
+  bool ok = f != NULL && fseek(f, 0, SEEK_END) == 0 && (*len = ftell(f)) > 0 &&
+            fseek(f, 0, SEEK_SET) == 0 && (*data = malloc((size_t)*len)) != NULL;
+  if (ok && fread(*data, 1, (size_t)*len, f) != (size_t)*len) {
     free(*data);
-    rc = ST_EINVAL;
+    ok = false;
   }
-  fclose(f);
+  if (f != NULL) fclose(f);
+  if (!ok)
+    return cnode_fail(c->cn, ST_EAGENT, "cannot read the agent's beam file %s",
+                      c->cn->agent_beam);
+  return ST_OK;
+}
+
+/* Mod:Fun(Atom) through rex. */
+static int rpc_call_atom(st_conn_t *c, const char *mod, const char *fun, const char *atom,
+                         ei_x_buff *reply) {
+  ei_x_buff args;
+  ei_x_new(&args);
+  ei_x_encode_list_header(&args, 1);
+  ei_x_encode_atom(&args, atom);
+  ei_x_encode_empty_list(&args);
+  int rc = rpc_call(c, mod, fun, &args, 0, reply);
+  ei_x_free(&args);
   return rc;
 }
 
-/* Whether the node already has the agent loaded (another session's). */
+/* Whether the node already has the agent loaded (another session's):
+ * code:is_loaded/1 says false, or {file, F}. */
 static int agent_loaded(st_conn_t *c, bool *loaded) {
-  ei_x_buff args, reply;
-  ei_x_new(&args);
+  ei_x_buff reply;
   ei_x_new(&reply);
-  ei_x_encode_list_header(&args, 1);
-  ei_x_encode_atom(&args, AGENT_MODULE);
-  ei_x_encode_empty_list(&args);
-  int rc = rpc_call(c, "code", "is_loaded", &args, 0, &reply);
-  if (rc == ST_OK) {
-    int index = 0, type, size;
-    ei_get_type(reply.buff, &index, &type, &size);
-    *loaded = type != ERL_ATOM_EXT && type != ERL_SMALL_ATOM_EXT && type != ERL_ATOM_UTF8_EXT &&
-              type != ERL_SMALL_ATOM_UTF8_EXT; /* false is an atom; {file, F} is not */
-  }
-  ei_x_free(&args);
+  int rc = rpc_call_atom(c, "code", "is_loaded", AGENT_MODULE, &reply);
+  int index = 0;
+  if (rc == ST_OK) *loaded = term_expect_atom(reply.buff, &index, "false") != ST_OK;
   ei_x_free(&reply);
   return rc;
 }
@@ -198,10 +203,8 @@ static int agent_loaded(st_conn_t *c, bool *loaded) {
 static int agent_load(st_conn_t *c) {
   char *beam = NULL;
   long len = 0;
-  int rc = read_file(c->cn->agent_beam, &beam, &len);
-  if (rc != ST_OK)
-    return cnode_fail(c->cn, ST_EAGENT, "cannot read the agent's beam file %s",
-                      c->cn->agent_beam);
+  int rc = read_beam(c, &beam, &len);
+  if (rc != ST_OK) return rc;
   ei_x_buff args, reply;
   ei_x_new(&args);
   ei_x_new(&reply);
@@ -260,9 +263,8 @@ static int agent_spawn(st_conn_t *c) {
 static int agent_same_build(st_conn_t *c) {
   char *beam = NULL;
   long len = 0;
-  if (read_file(c->cn->agent_beam, &beam, &len) != ST_OK)
-    return cnode_fail(c->cn, ST_EAGENT, "cannot read the agent's beam file %s",
-                      c->cn->agent_beam);
+  int rc = read_beam(c, &beam, &len);
+  if (rc != ST_OK) return rc;
   ei_x_buff args, ours, theirs;
   ei_x_new(&args);
   ei_x_new(&ours);
@@ -271,14 +273,8 @@ static int agent_same_build(st_conn_t *c) {
   ei_x_encode_binary(&args, beam, (int)len);
   ei_x_encode_empty_list(&args);
   free(beam);
-  int rc = rpc_call(c, "beam_lib", "md5", &args, 0, &ours);
-  if (rc == ST_OK) {
-    args.index = 0;
-    ei_x_encode_list_header(&args, 1);
-    ei_x_encode_atom(&args, "md5");
-    ei_x_encode_empty_list(&args);
-    rc = rpc_call(c, AGENT_MODULE, "module_info", &args, 0, &theirs);
-  }
+  rc = rpc_call(c, "beam_lib", "md5", &args, 0, &ours);
+  if (rc == ST_OK) rc = rpc_call_atom(c, AGENT_MODULE, "module_info", "md5", &theirs);
   if (rc == ST_OK) {
     /* ours is {ok, {supertester_agent, Md5}}: compare Md5's bytes. */
     int index = 0, end;
@@ -332,7 +328,7 @@ static int agent_remove_remains(st_conn_t *c) {
 }
 
 int agent_stop(st_conn_t *c) {
-  ei_x_buff req, args;
+  ei_x_buff req;
   ei_x_new(&req);
   ei_x_encode_atom(&req, "stop");
   int rc = agent_request(c, &req, 0, NULL, NULL, NULL);
@@ -349,13 +345,7 @@ int agent_stop(st_conn_t *c) {
   /* The session deleted the module if it was the last; the purge that
    * removes it for good is ours, so that detach returns with nothing of the
    * agent left on the node. */
-  ei_x_new(&args);
-  ei_x_encode_list_header(&args, 1);
-  ei_x_encode_atom(&args, AGENT_MODULE);
-  ei_x_encode_empty_list(&args);
-  rc = rpc_call(c, "code", "purge", &args, 0, NULL);
-  ei_x_free(&args);
-  return rc;
+  return rpc_call_atom(c, "code", "purge", AGENT_MODULE, NULL);
 }
 
 /* ------------------------------------------------------------------ eval */

@@ -622,6 +622,19 @@ START_TEST(test_other_agent_build_refused) {
 }
 END_TEST
 
+START_TEST(test_missing_agent_beam) {
+  start_node();
+  st_cnode_opts_t o = {.cookie = COOKIE, .agent_beam = "/nonexistent/supertester_agent.beam"};
+  ck_assert_int_eq(st_cnode_new(&o, &cn), ST_OK);
+  ck_assert_int_eq(st_cnode_attach(cn, node.node, &conn), ST_EAGENT);
+  ck_assert_ptr_null(conn);
+  ck_assert_ptr_nonnull(strstr(st_cnode_error(cn), "cannot read the agent's beam file"));
+  char *s = probe_eval(AGENT_GONE);
+  ck_assert_str_eq(s, "{false, false, []}");
+  free(s);
+}
+END_TEST
+
 START_TEST(test_wrong_cookie) {
   start_node();
   cn = new_session("not_the_cookie", false);
@@ -766,6 +779,7 @@ Suite *cnode_live_suite(void) {
   tcase_add_test(alone, test_no_agent_session_calls);
   tcase_add_test(alone, test_connection_drop_unloads_agent);
   tcase_add_test(alone, test_wrong_cookie);
+  tcase_add_test(alone, test_missing_agent_beam);
   tcase_add_test(alone, test_other_agent_build_refused);
   tcase_add_test(alone, test_no_such_node);
   tcase_add_test(alone, test_no_epmd);
