@@ -211,9 +211,8 @@ static int usage_error(const char *fmt, const char *arg) {
 /* Attaches to every node the command names. */
 static int attach_all(cli_t *cli) {
   char cookie[ST_CNODE_MAX_COOKIE + 1];
-  st_cookie_source_t source;
   int rc = st_cnode_resolve_cookie(cli->cookie, getenv(ST_COOKIE_ENV_VAR), getenv("HOME"),
-                                   cookie, sizeof cookie, &source);
+                                   cookie, sizeof cookie, NULL);
   if (rc != ST_OK) {
     const char *why = rc == ST_ENOTFOUND ? "no cookie: give --cookie, set SUPERTESTER_COOKIE "
                                            "or create ~/.erlang.cookie"
