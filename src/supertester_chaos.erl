@@ -136,7 +136,7 @@ chaos_kill_children(SupRef, Opts0) ->
     Children = start_order(Sup),
     Seed = seed(Opts),
     Params = #{seed => Seed,
-               kill_rate => check_rate(maps:get(kill_rate, Opts, 0.3)),
+               kill_rate => check_probability(kill_rate, maps:get(kill_rate, Opts, 0.3)),
                duration_ms => check_u32(duration_ms, supertester_lib:check_non_neg_integer(
                                                        duration_ms, maps:get(duration_ms, Opts, 5000))),
                interval_ms => check_u32(kill_interval_ms, supertester_lib:check_pos_integer(
@@ -221,7 +221,7 @@ run(Sup, Children, Actions, Plan, Seed, DurationMs, Opts) ->
 run_traced(Sup, Actions, Plan, Seed, DurationMs, Opts, Reason, Budget, Ids, Trace) ->
     SupMon = erlang:monitor(process, Sup),
     T0 = erlang:monotonic_time(millisecond),
-    {Killed, Log} = execute(Actions, Sup, SupMon, Ids, Reason, T0, Budget, 0, []),
+    {Killed, Log} = execute(Actions, Sup, SupMon, Ids, Reason, T0, Budget),
     case sup_down(SupMon) of
         true -> ok;
         false -> wait_until_ms(T0 + DurationMs)
@@ -249,10 +249,10 @@ run_traced(Sup, Actions, Plan, Seed, DurationMs, Opts, Reason, Budget, Ids, Trac
 %% and the log. The children are read once per tick (a supervisor of
 %% thousands answers which_children slowly), and again when the pid read
 %% has died since.
-execute(Actions, Sup, SupMon, Ids, Reason, T0, Budget, Used, Log) ->
+execute(Actions, Sup, SupMon, Ids, Reason, T0, Budget) ->
     Run = #{sup => Sup, sup_mon => SupMon, ids => Ids, reason => Reason, t0 => T0,
             budget => Budget},
-    execute(Actions, Run, Used, Log, none).
+    execute(Actions, Run, 0, [], none).
 
 execute([], _Run, _Used, Log, _Children) ->
     {[P || {_, #{event := killed, pid := P}} <- Log], lists:reverse(Log)};
@@ -546,10 +546,7 @@ amount(CountKey, Opts, Free) ->
     Wanted = case maps:find(CountKey, Opts) of
                  {ok, N} -> supertester_lib:check_non_neg_integer(CountKey, N);
                  error ->
-                     P = maps:get(percentage, Opts, 0.8),
-                     (is_number(P) andalso P >= 0 andalso P =< 1) orelse
-                         supertester_lib:bad_arg(percentage, P, "a number between 0 and 1"),
-                     trunc(Free * P)
+                     trunc(Free * check_probability(percentage, maps:get(percentage, Opts, 0.8)))
              end,
     min(Wanted, Cap).
 
@@ -691,8 +688,9 @@ seed(Opts) ->
         error -> default_seed()
     end.
 
-check_rate(R) when is_number(R), R >= 0, R =< 1 -> float(R);
-check_rate(Other) -> supertester_lib:bad_arg(kill_rate, Other, "a number between 0 and 1").
+%% A number from 0 to 1 (a rate or a share), as a float.
+check_probability(_Name, P) when is_number(P), P >= 0, P =< 1 -> float(P);
+check_probability(Name, Other) -> supertester_lib:bad_arg(Name, Other, "a number between 0 and 1").
 
 %% The plan's fields are 32-bit in the C core.
 check_u32(_Name, N) when N < 1 bsl 32 -> N;

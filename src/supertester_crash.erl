@@ -82,12 +82,16 @@ table_key(Table) ->
 -spec 'recovered?'(atom(), pid() | undefined, supertester_lib:options()) -> boolean().
 'recovered?'(Name, Original, Opts0) ->
     Opts = supertester_lib:options('recovered?', Opts0, [timeout, interval]),
-    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, ?RECOVERY_TIMEOUT)),
+    Timeout = timeout(Opts, ?RECOVERY_TIMEOUT),
     _ = supertester_lib:check_non_neg_integer(interval, maps:get(interval, Opts, 50)),
     case await_recovery(Name, Original, supertester_lib:deadline(Timeout)) of
         {ok, _} -> true;
         {error, _} -> false
     end.
+
+%% The `timeout' option (ms), checked.
+timeout(Opts, Default) ->
+    supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, Default)).
 
 original(Name) ->
     case get({supertester_crashed_name, Name}) of
@@ -104,14 +108,7 @@ original(Name) ->
 -spec await_recovery(term(), pid() | undefined, integer() | infinity) ->
           {ok, pid()} | {error, timeout}.
 await_recovery(Name, Original, Deadline) ->
-    Check = fun() ->
-                    case supertester_lib:resolve(Name) of
-                        Pid when is_pid(Pid), Pid =/= Original ->
-                            {is_process_alive(Pid), Pid};
-                        _ ->
-                            false
-                    end
-            end,
+    Check = registered_anew(Name, Original),
     case Check() of
         {true, Pid} -> {ok, Pid};
         _ ->
@@ -134,7 +131,7 @@ wait_for_process(Name) ->
 -spec wait_for_process(atom(), supertester_lib:options()) -> ok | {error, timeout}.
 wait_for_process(Name, Opts0) ->
     Opts = supertester_lib:options(wait_for_process, Opts0, [timeout, interval]),
-    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, ?RECOVERY_TIMEOUT)),
+    Timeout = timeout(Opts, ?RECOVERY_TIMEOUT),
     Crashed = get({supertester_crashed_name, Name}),
     Original = case is_pid(Crashed) of true -> Crashed; false -> undefined end,
     case await_recovery(Name, Original, supertester_lib:deadline(Timeout)) of
@@ -151,7 +148,7 @@ wait_for_exit(Pid) ->
 -spec wait_for_exit(pid(), supertester_lib:options()) -> ok | {error, timeout}.
 wait_for_exit(Pid, Opts0) when is_pid(Pid) ->
     Opts = supertester_lib:options(wait_for_exit, Opts0, [timeout]),
-    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, ?RECOVERY_TIMEOUT)),
+    Timeout = timeout(Opts, ?RECOVERY_TIMEOUT),
     case supertester_otp:wait_for_process_death(Pid, Timeout) of
         {ok, _Reason} -> ok;
         {error, timeout} -> {error, timeout}
@@ -172,7 +169,7 @@ test_restart(Process, TestFun) ->
           ok | {error, term()}.
 test_restart(Process, TestFun, Opts0) ->
     Opts = supertester_lib:options(test_restart, Opts0, [timeout]),
-    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, ?RECOVERY_TIMEOUT)),
+    Timeout = timeout(Opts, ?RECOVERY_TIMEOUT),
     _ = supertester_lib:check_fun(test_fn, TestFun, 0),
     case supertester_lib:resolve(Process) of
         Pid when is_pid(Pid) ->
@@ -211,12 +208,7 @@ restart(Pid, Process, Deadline) ->
     end.
 
 replacement_check(Name, _ChildId, _Sup, Old) when Name =/= undefined ->
-    fun() ->
-            case whereis(Name) of
-                Pid when is_pid(Pid), Pid =/= Old -> {is_process_alive(Pid), Pid};
-                _ -> false
-            end
-    end;
+    registered_anew(Name, Old);
 replacement_check(undefined, ChildId, Sup, Old) when is_pid(Sup) ->
     fun() ->
             case supertester_sup:children(Sup, 5000) of
@@ -231,6 +223,16 @@ replacement_check(undefined, ChildId, Sup, Old) when is_pid(Sup) ->
     end;
 replacement_check(undefined, _ChildId, undefined, _Old) ->
     fun() -> false end.
+
+%% A check (for supertester_recovery:await/3) that `Name' is registered to
+%% a live process other than `Old'.
+registered_anew(Name, Old) ->
+    fun() ->
+            case supertester_lib:resolve(Name) of
+                Pid when is_pid(Pid), Pid =/= Old -> {is_process_alive(Pid), Pid};
+                _ -> false
+            end
+    end.
 
 registered_name(Pid) ->
     case erlang:process_info(Pid, registered_name) of
@@ -268,7 +270,7 @@ verify_ets_cleanup(Table, Key) ->
 verify_ets_cleanup(Table, Key, Opts0) ->
     Opts = supertester_lib:options(verify_ets_cleanup, Opts0,
                                    [timeout, expect_cleanup, expect_recreate]),
-    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, ?RECOVERY_TIMEOUT)),
+    Timeout = timeout(Opts, ?RECOVERY_TIMEOUT),
     Deadline = supertester_lib:deadline(Timeout),
     Cleanup = maps:get(expect_cleanup, Opts, true),
     Recreate = maps:get(expect_recreate, Opts, false),
@@ -340,7 +342,7 @@ assert_supervision_impact(SupRef, Target, Opts0) ->
                  error -> supertester_lib:bad_arg(expect, missing, "the required expect option")
              end,
     Signal = maps:get(signal, Opts, shutdown),
-    Timeout = supertester_lib:check_timeout(timeout, maps:get(timeout, Opts, 2000)),
+    Timeout = timeout(Opts, 2000),
     Deadline = supertester_lib:deadline(Timeout),
     Sup = supertester_lib:resolve_local_pid(supervisor, SupRef),
     case whereis(Target) of

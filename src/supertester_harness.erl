@@ -120,8 +120,7 @@ from_property_config(Module, Config, Opts0) when is_atom(Module), is_map(Config)
                   #{threads := S} -> S;
                   _ -> supertester_lib:bad_arg(config, Config, "a map with thread_scripts")
               end,
-    Given = maps:filter(fun(_K, V) -> not absent(V) end,
-                        maps:with(?FIELDS, maps:without([threads], Config))),
+    Given = given(maps:with(?FIELDS, maps:without([threads], Config))),
     Fields = maps:merge(maps:without([server_opts], Opts), Given),
     Metadata = maps:merge(maps:merge(#{module => Module}, maps:get(metadata, Config, #{})),
                           maps:get(metadata, Opts, #{})),
@@ -180,7 +179,7 @@ seeded(Opts, _Ctx) -> Opts.
 scenario(Attrs) when is_list(Attrs) ->
     scenario(supertester_lib:options(scenario, Attrs, ?FIELDS));
 scenario(Attrs0) when is_map(Attrs0) ->
-    Attrs = maps:filter(fun(_K, V) -> not absent(V) end, maps:remove('__struct__', Attrs0)),
+    Attrs = given(maps:remove('__struct__', Attrs0)),
     _ = supertester_lib:options(scenario, Attrs, ?FIELDS),
     Setup = supertester_lib:check_fun(setup, maps:get(setup, Attrs, undefined), 0),
     Default = default_operation(maps:get(default_operation, Attrs, call)),
@@ -204,6 +203,10 @@ scenario(Attrs0) when is_map(Attrs0) ->
       seed => seed(maps:get(seed, Attrs, undefined))};
 scenario(Other) ->
     supertester_lib:bad_arg(scenario, Other, "a scenario map or keyword list").
+
+%% The fields of a map that are given (not nil or undefined).
+given(Map) ->
+    maps:filter(fun(_K, V) -> not absent(V) end, Map).
 
 %% Elixir's nil and Erlang's undefined both mean "not given".
 absent(nil) -> true;

@@ -57,6 +57,8 @@
 
 -define(KINDS, [send, send_to_non_existing_process, 'receive', spawn, spawned, exit,
                 link, unlink, getting_linked, getting_unlinked, register, unregister]).
+%% The kinds the `procs' trace flag produces (and the `procs' option stands for).
+-define(PROC_KINDS, ?KINDS -- [send, send_to_non_existing_process, 'receive']).
 -define(DRAIN_BATCH, 10000).
 
 %% @doc Starts tracing `Targets' (pids or registered names of live local
@@ -163,8 +165,7 @@ target_list(Other) -> supertester_lib:bad_arg(targets, Other, "a list of pids or
 
 kinds(Option, procs) -> kinds(Option, [procs]);
 kinds(Option, Kinds) when is_list(Kinds) ->
-    lists:usort(lists:flatmap(fun(procs) -> ?KINDS -- [send, send_to_non_existing_process,
-                                                      'receive'];
+    lists:usort(lists:flatmap(fun(procs) -> ?PROC_KINDS;
                                  (K) -> case lists:member(K, ?KINDS) of
                                             true -> [K];
                                             false -> bad_kinds(Option, Kinds)
@@ -196,11 +197,10 @@ default_capacity(MaxEvents) -> min(MaxEvents, 65536).
 
 %% The erlang:trace/3 flags that produce the kinds.
 flags(Kinds) ->
-    Procs = ?KINDS -- [send, send_to_non_existing_process, 'receive'],
+    Any = fun(Of) -> lists:any(fun(K) -> lists:member(K, Kinds) end, Of) end,
     ['receive' || lists:member('receive', Kinds)] ++
-        [send || lists:any(fun(K) -> lists:member(K, Kinds) end,
-                           [send, send_to_non_existing_process])] ++
-        [procs || lists:any(fun(K) -> lists:member(K, Kinds) end, Procs)].
+        [send || Any([send, send_to_non_existing_process])] ++
+        [procs || Any(?PROC_KINDS)].
 
 %% Tracing is refused for processes already traced by someone else, and for
 %% the toolkit's own processes: tracing the process that receives
