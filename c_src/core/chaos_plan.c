@@ -46,8 +46,13 @@ static bool params_valid(const st_chaos_params_t *p) {
          p->n_targets >= 1 && p->n_reasons >= 1;
 }
 
-static void emit(st_chaos_action_t *out, size_t cap, size_t i, uint64_t at,
-                 uint32_t target, uint32_t reason) {
+/* A kill at `at`: draws its target, then its reason (steps 3 and 4 above),
+ * and writes it as action i when it fits. */
+static void draw_kill(st_rng_t *rng, const st_chaos_params_t *p,
+                      st_chaos_action_t *out, size_t cap, size_t i,
+                      uint64_t at) {
+  uint32_t target = (uint32_t)st_rng_between(rng, 0, p->n_targets - 1);
+  uint32_t reason = (uint32_t)st_rng_between(rng, 0, p->n_reasons - 1);
   if (i < cap)
     out[i] = (st_chaos_action_t){(uint32_t)at, target, reason};
 }
@@ -65,19 +70,13 @@ int st_chaos_plan(const st_chaos_params_t *p, st_chaos_action_t *out,
   for (;;) {
     uint64_t next = t + st_rng_jitter(&rng, p->interval_ms, p->jitter_pct);
     if (st_rng_bernoulli(&rng, p->kill_rate)) {
-      uint32_t target = (uint32_t)st_rng_between(&rng, 0, p->n_targets - 1);
-      uint32_t reason = (uint32_t)st_rng_between(&rng, 0, p->n_reasons - 1);
-      emit(out, cap, count++, t, target, reason);
+      draw_kill(&rng, p, out, cap, count++, t);
       if (count == p->max_kills) break;
     }
     if (next >= p->duration_ms) break;
     t = next;
   }
-  if (count == 0) {
-    uint32_t target = (uint32_t)st_rng_between(&rng, 0, p->n_targets - 1);
-    uint32_t reason = (uint32_t)st_rng_between(&rng, 0, p->n_reasons - 1);
-    emit(out, cap, count++, 0, target, reason);
-  }
+  if (count == 0) draw_kill(&rng, p, out, cap, count++, 0);
   *n = count;
   return count > cap ? ST_ERANGE : ST_OK;
 }

@@ -22,6 +22,8 @@
  * in bernoulli. */
 #include "supertester/chaos.h"
 
+#include "mix.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,12 +138,7 @@ typedef struct {
 } displaced_t;
 
 static size_t slot_of(const displaced_t *t, uint64_t key) {
-  /* The MurmurHash3 finaliser's first rounds spread consecutive keys. */
-  uint64_t h = key;
-  h ^= h >> 33;
-  h *= UINT64_C(0xFF51AFD7ED558CCD);
-  h ^= h >> 33;
-  size_t i = (size_t)h & t->mask;
+  size_t i = (size_t)st__mix64(key) & t->mask; /* spreads consecutive keys */
   while (t->slots[i].key != EMPTY_KEY && t->slots[i].key != key)
     i = (i + 1) & t->mask;
   return i;

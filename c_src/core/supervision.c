@@ -233,7 +233,8 @@ static int on_spawn(st_supv_t *s, const st_supv_input_t *in,
     return ST_OK;
   }
   if (s->len == s->cap) {
-    if (s->cap > MAX_CAP / 2) return ST_ENOMEM;
+    /* cap <= MAX_CAP, so the doubling cannot wrap; reserve refuses a cap
+     * beyond MAX_CAP. */
     int rc = reserve(s, s->cap * 2);
     if (rc != ST_OK) return rc;
   }

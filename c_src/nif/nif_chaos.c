@@ -6,7 +6,6 @@
  * mapping plan targets to children, sending exit signals, waiting for
  * restarts. Here only pure computation happens, so replaying a seed gives
  * the same decisions whatever the machine. */
-#include <math.h>
 #include <string.h>
 
 #include "nif_priv.h"
@@ -164,10 +163,12 @@ static ERL_NIF_TERM plan_now(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
  *                     | {error, einval | erange} */
 ERL_NIF_TERM st_nif_chaos_plan(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   st_chaos_params_t p;
-  if (!get_params(env, argv[0], &p) || p.interval_ms == 0 || plan_ticks(&p) > MAX_PLAN_TICKS)
+  if (!get_params(env, argv[0], &p) || p.interval_ms == 0)
     return st_nif_badarg(env, argv[0]);
+  size_t ticks = plan_ticks(&p);
+  if (ticks > MAX_PLAN_TICKS) return st_nif_badarg(env, argv[0]);
   /* About 100 ticks per microsecond: go dirty past a millisecond's worth. */
-  return st_nif_run_sized(env, "chaos_plan", plan_ticks(&p) / 100, ST_NIF_DIRTY_LIST_ELEMENTS / 20,
+  return st_nif_run_sized(env, "chaos_plan", ticks / 100, ST_NIF_DIRTY_LIST_ELEMENTS / 20,
                           plan_now, argc, argv);
 }
 
@@ -185,21 +186,23 @@ ERL_NIF_TERM st_nif_chaos_plan_parse(ErlNifEnv *env, int argc,
   ERL_NIF_TERM result;
   st_chaos_params_t p;
   size_t n = 0;
+  /* A plan has at least one action, so a valid string never fits in no
+   * room: ST_ERANGE tells its count, anything else is ST_EINVAL. */
   int rc = st_chaos_plan_parse(s, &p, NULL, 0, &n);
-  if (rc == ST_ERANGE || (rc == ST_OK && n == 0)) {
-    st_chaos_action_t *a = enif_alloc((n ? n : 1) * sizeof *a);
+  if (rc == ST_ERANGE) {
+    st_chaos_action_t *a = enif_alloc(n * sizeof *a);
     if (a == NULL) {
       enif_free(s);
       return st_nif_error(env, ST_ENOMEM);
     }
     size_t got = 0;
-    rc = st_chaos_plan_parse(s, &p, a, n ? n : 1, &got);
+    rc = st_chaos_plan_parse(s, &p, a, n, &got);
     result = rc == ST_OK ? enif_make_tuple3(env, ST_ATOM(env, ok), params_map(env, &p),
                                             actions_list(env, a, got))
                          : st_nif_error(env, rc);
     enif_free(a);
   } else {
-    result = st_nif_error(env, rc == ST_OK ? ST_EINVAL : rc);
+    result = st_nif_error(env, rc);
   }
   enif_free(s);
   return result;
@@ -390,12 +393,11 @@ ERL_NIF_TERM st_nif_chaos_ddmin_report(ErlNifEnv *env, int argc,
   (void)argc;
   ddmin_res_t *r;
   if (!get_ddmin(env, argv[0], &r)) return st_nif_badarg(env, argv[0]);
-  char b[6];
-  if (!enif_get_atom(env, argv[1], b, sizeof b, ERL_NIF_LATIN1) ||
-      (strcmp(b, "true") != 0 && strcmp(b, "false") != 0))
+  int failed = argv[1] == enif_make_atom(env, "true");
+  if (!failed && argv[1] != enif_make_atom(env, "false"))
     return st_nif_badarg(env, argv[1]);
   enif_mutex_lock(r->lock);
-  int rc = st_chaos_ddmin_report(r->d, strcmp(b, "true") == 0);
+  int rc = st_chaos_ddmin_report(r->d, failed);
   enif_mutex_unlock(r->lock);
   return rc == ST_OK ? ST_ATOM(env, ok) : st_nif_error(env, rc);
 }

@@ -34,10 +34,11 @@
   X(unlink) X(getting_linked) X(getting_unlinked) X(unregister) X(extra) \
   X(normal) X(shutdown) X(EXIT) X(DOWN) X(child_started)                 \
   X(child_terminated) X(child_restarted) X(supervisor_terminated)        \
-  X(permanent) X(transient) X(temporary)
+  X(permanent) X(transient) X(temporary) X(supertester_trace_event)
 
-/* Atoms whose names are C keywords: (field, name). */
-#define ST_NIF_NAMED_ATOMS(Y) Y(receive_, "receive") Y(register_, "register")
+/* Atoms whose names are C keywords or not C names: (field, name). */
+#define ST_NIF_NAMED_ATOMS(Y) Y(receive_, "receive") Y(register_, "register") \
+  Y(truncated_, "$supertester_truncated")
 
 typedef struct st_nif_atoms_s {
 #define ST_NIF_ATOM_FIELD(name) ERL_NIF_TERM name;

@@ -41,6 +41,20 @@ static bool get_restart(ErlNifEnv *env, ERL_NIF_TERM t, st_supv_restart_t *out) 
   return true;
 }
 
+/* A child of the map: {pid() | undefined, RestartType}. */
+static bool get_child(ErlNifEnv *env, ERL_NIF_TERM t, st_supv_child_t *out) {
+  const ERL_NIF_TERM *c;
+  int arity;
+  ErlNifPid pid;
+  if (!enif_get_tuple(env, t, &arity, &c) || arity != 2 ||
+      !get_restart(env, c[1], &out->restart))
+    return false;
+  if (enif_get_local_pid(env, c[0], &pid)) out->pid = (uint64_t)pid.pid;
+  else if (c[0] == ST_ATOM(env, undefined)) out->pid = 0;
+  else return false;
+  return true;
+}
+
 /* One drained event {Seq, Time, Pid, Tag, Term, Extra}, decoded as far as
  * the reconstruction needs. Returns false for events that do not count. */
 static bool decode_event(ErlNifEnv *env, ERL_NIF_TERM sup, ERL_NIF_TERM ev,
@@ -129,17 +143,7 @@ static ERL_NIF_TERM derive(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) 
 
   ERL_NIF_TERM head, tail = argv[1];
   for (unsigned i = 0; enif_get_list_cell(env, tail, &head, &tail); i++) {
-    const ERL_NIF_TERM *c;
-    int arity;
-    ErlNifPid pid;
-    if (!enif_get_tuple(env, head, &arity, &c) || arity != 2 ||
-        !get_restart(env, c[1], &children[i].restart)) {
-      result = st_nif_badarg(env, head);
-      goto out;
-    }
-    if (enif_get_local_pid(env, c[0], &pid)) children[i].pid = (uint64_t)pid.pid;
-    else if (c[0] == ST_ATOM(env, undefined)) children[i].pid = 0;
-    else {
+    if (!get_child(env, head, &children[i])) {
       result = st_nif_badarg(env, head);
       goto out;
     }

@@ -323,32 +323,27 @@ static bool decode_payload(ErlNifEnv *env, const uint8_t *data, uint32_t len,
   return enif_binary_to_term(env, data, len, out, 0) != 0;
 }
 
-/* The stored form of an event: the term, with `extra` for the kinds that
- * have one. Encoded once here; decoded when drained. */
-static ERL_NIF_TERM payload_term(ErlNifEnv *env, uint32_t k, ERL_NIF_TERM term,
-                                 ERL_NIF_TERM opts) {
-  if (!(KINDS_WITH_EXTRA & (1u << k))) return term;
+static bool has_extra(uint32_t k) { return (KINDS_WITH_EXTRA & (1u << k)) != 0; }
+
+/* The `extra` of trace/5's Opts, or undefined. */
+static ERL_NIF_TERM extra_of(ErlNifEnv *env, ERL_NIF_TERM opts) {
   ERL_NIF_TERM extra;
   if (!enif_is_map(env, opts) ||
       !enif_get_map_value(env, opts, ST_ATOM(env, extra), &extra))
-    extra = ST_ATOM(env, undefined);
-  return enif_make_tuple2(env, term, extra);
+    return ST_ATOM(env, undefined);
+  return extra;
 }
 
 static ERL_NIF_TERM event_term(ErlNifEnv *env, uint64_t seq, int64_t time,
                                ERL_NIF_TERM tracee, uint32_t k,
-                               ERL_NIF_TERM payload) {
-  ERL_NIF_TERM term = payload, extra = ST_ATOM(env, undefined);
-  const ERL_NIF_TERM *t;
-  int arity;
-  if ((KINDS_WITH_EXTRA & (1u << k)) && enif_get_tuple(env, payload, &arity, &t) &&
-      arity == 2) {
-    term = t[0];
-    extra = t[1];
-  }
+                               ERL_NIF_TERM term, ERL_NIF_TERM extra) {
   return enif_make_tuple6(env, enif_make_uint64(env, seq),
                           enif_make_int64(env, time), tracee, tag_of(env, k),
                           term, extra);
+}
+
+static uint32_t clamp_u32(size_t n) {
+  return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 /* trace(TraceTag, Session, Tracee, TraceTerm, Opts) -> ok */
@@ -365,7 +360,13 @@ ERL_NIF_TERM st_nif_trace_trace(ErlNifEnv *env, int argc,
   if (!enif_get_local_pid(env, argv[2], &tracee)) return ok;
 
   int64_t now = (int64_t)enif_monotonic_time(ERL_NIF_NSEC);
-  ERL_NIF_TERM payload = payload_term(env, k, argv[3], argv[4]);
+  /* The stored form of an event: the term, with `extra` for the kinds that
+   * have one. Encoded once here; decoded when drained. */
+  ERL_NIF_TERM extra = ST_ATOM(env, undefined), payload = argv[3];
+  if (has_extra(k)) {
+    extra = extra_of(env, argv[4]);
+    payload = enif_make_tuple2(env, argv[3], extra);
+  }
   ErlNifBinary bin, big;
   uint8_t raw[2 + RAW_MAX_ARITY * sizeof(ERL_NIF_TERM)];
   const uint8_t *bytes = NULL;
@@ -377,11 +378,11 @@ ERL_NIF_TERM st_nif_trace_trace(ErlNifEnv *env, int argc,
              big.size > s->max_payload) {
     /* A binary message over the limit is never copied: the ring records
      * its size and the truncation. */
-    offered = big.size > UINT32_MAX ? UINT32_MAX : (uint32_t)big.size;
+    offered = clamp_u32(big.size);
   } else if (enif_term_to_binary(env, payload, &bin)) {
     encoded = 1;
     bytes = bin.data;
-    offered = bin.size > UINT32_MAX ? UINT32_MAX : (uint32_t)bin.size;
+    offered = clamp_u32(bin.size);
   } else {
     return ok;
   }
@@ -392,9 +393,9 @@ ERL_NIF_TERM st_nif_trace_trace(ErlNifEnv *env, int argc,
   if (encoded) enif_release_binary(&bin);
   if (pushed == ST_TRACE_STORED && s->has_notify && (s->notify_kinds & (1u << k))) {
     ERL_NIF_TERM msg = enif_make_tuple3(
-        env, enif_make_atom(env, "supertester_trace_event"),
+        env, ST_ATOM(env, supertester_trace_event),
         enif_make_resource(env, s),
-        event_term(env, 0, now, argv[2], k, payload));
+        event_term(env, 0, now, argv[2], k, argv[3], extra));
     enif_send(env, &s->notify, NULL, msg);
   }
   if (tripped) announce_stop(env, s, st_trace_state(s->ring));
@@ -409,18 +410,23 @@ typedef struct drain_ctx_s {
 static int drain_one(const st_trace_event_t *ev, void *ctx_) {
   drain_ctx_t *ctx = ctx_;
   ErlNifEnv *env = ctx->env;
-  ERL_NIF_TERM payload;
+  ERL_NIF_TERM term, extra = ST_ATOM(env, undefined);
+  const ERL_NIF_TERM *t;
+  int arity;
   if (ev->flags & ST_TRACE_TRUNCATED) {
-    payload = enif_make_tuple2(env, enif_make_atom(env, "$supertester_truncated"),
-                               enif_make_uint(env, ev->offered_len));
-    if (KINDS_WITH_EXTRA & (1u << ev->kind))
-      payload = enif_make_tuple2(env, payload, ST_ATOM(env, undefined));
-  } else if (!decode_payload(env, ev->payload, ev->payload_len, &payload)) {
-    payload = ST_ATOM(env, undefined);
+    term = enif_make_tuple2(env, ST_ATOM(env, truncated_),
+                            enif_make_uint(env, ev->offered_len));
+  } else if (!decode_payload(env, ev->payload, ev->payload_len, &term)) {
+    term = ST_ATOM(env, undefined);
+  } else if (has_extra(ev->kind) && enif_get_tuple(env, term, &arity, &t) &&
+             arity == 2) {
+    term = t[0]; /* stored as {Term, Extra} */
+    extra = t[1];
   }
   ERL_NIF_TERM tracee = (ERL_NIF_TERM)ev->tracee;
   ctx->list = enif_make_list_cell(
-      env, event_term(env, ev->seq, ev->time, tracee, ev->kind, payload), ctx->list);
+      env, event_term(env, ev->seq, ev->time, tracee, ev->kind, term, extra),
+      ctx->list);
   return 0;
 }
 
