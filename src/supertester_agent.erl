@@ -556,17 +556,22 @@ await_retry(Sup, Mon, Deadline) ->
 
 %% ------------------------------------------------------------ wait_restart
 
-start_wait_restart(Sup, Id, Ms, Ref, S) ->
-    start_job(Ref, fun() -> wait_restart(Sup, Id, deadline(Ms)) end, [{Sup, ['receive']}], S).
+start_wait_restart(Sup, Id, Ms, Ref, #session{owner = Owner} = S) ->
+    Armed = fun() -> Owner ! {st_event, Ref, armed}, ok end,
+    start_job(Ref, fun() -> wait_restart(Sup, Id, deadline(Ms), Armed) end,
+              [{Sup, ['receive']}], S).
 
-%% The next restart of child Id, however it dies: the trace is on before
-%% the child's pid is read, so a death in between is not missed.
-wait_restart(Sup, Id, Deadline) ->
+%% The next restart of child Id, however it dies, once the wait is armed:
+%% the supervisor traced and the child's pid read, which the `armed' event
+%% tells the owner. A death before that may be missed (the wait then runs
+%% to its deadline): whoever causes the restart waits for `armed'.
+wait_restart(Sup, Id, Deadline, Armed) ->
     claim(Sup, ['receive']),
     Mon = erlang:monitor(process, Sup),
     try
         Info = supervisor_info(Sup, Deadline),
         {Old, _Restart} = victim(Id, Info),
+        ok = Armed(),
         Start = await_exit(Sup, Mon, Old, Deadline),
         After = settled(Sup, Mon, Info, Deadline),
         New = new_pid(Id, Info, After),

@@ -302,7 +302,7 @@ static int read_kill_report(const char *buf, int *index, st_kill_report_t **out)
 /* {Verb, Sup, Id, TimeoutMs} to the agent: kill_child and wait_restart. The
  * agent's own bound comes first; ours leaves room for its reply. */
 static int child_request(st_conn_t *c, const char *verb, const char *sup, const st_term_t *id,
-                         unsigned timeout_ms, ei_x_buff *reply) {
+                         unsigned timeout_ms, event_fn on_event, void *ud, ei_x_buff *reply) {
   unsigned tmo = cnode_timeout(c->cn, timeout_ms);
   ei_x_buff req;
   ei_x_new(&req);
@@ -312,7 +312,7 @@ static int child_request(st_conn_t *c, const char *verb, const char *sup, const 
   if (rc == ST_OK) {
     ei_x_append_buf(&req, id->bytes, id->len);
     ei_x_encode_long(&req, (long)tmo);
-    rc = agent_request(c, &req, tmo + 1000, NULL, NULL, reply);
+    rc = agent_request(c, &req, tmo + 1000, on_event, ud, reply);
   }
   ei_x_free(&req);
   if (rc == ST_EAGENT && strstr(c->cn->error, "no_child") != NULL) rc = ST_ENOTFOUND;
@@ -324,7 +324,7 @@ int st_cnode_kill_child(st_conn_t *c, const char *sup, const st_term_t *id, unsi
   if (c == NULL || id == NULL || out == NULL) return ST_EINVAL;
   ei_x_buff reply;
   ei_x_new(&reply);
-  int rc = child_request(c, "kill_child", sup, id, timeout_ms, &reply);
+  int rc = child_request(c, "kill_child", sup, id, timeout_ms, NULL, NULL, &reply);
   if (rc == ST_OK) {
     int index = 0;
     if (term_ok(reply.buff, &index) != ST_OK ||
@@ -347,12 +347,25 @@ static int copy_pid_text(const char *buf, int *index, char *out, size_t cap) {
   return ST_OK;
 }
 
+typedef struct armed_s {
+  void (*fn)(void *ud);
+  void *ud;
+} armed_t;
+
+/* The agent's `armed' event. */
+static void on_armed_event(void *ud, const char *buf, int index) {
+  armed_t *a = ud;
+  if (a->fn != NULL && term_expect_atom(buf, &index, "armed") == ST_OK) a->fn(a->ud);
+}
+
 int st_cnode_wait_restart(st_conn_t *c, const char *sup, const st_term_t *id,
-                          unsigned timeout_ms, st_restart_t *out) {
+                          unsigned timeout_ms, void (*on_armed)(void *ud), void *ud,
+                          st_restart_t *out) {
   if (c == NULL || id == NULL || out == NULL) return ST_EINVAL;
   ei_x_buff reply;
   ei_x_new(&reply);
-  int rc = child_request(c, "wait_restart", sup, id, timeout_ms, &reply);
+  armed_t armed = {on_armed, ud};
+  int rc = child_request(c, "wait_restart", sup, id, timeout_ms, on_armed_event, &armed, &reply);
   if (rc == ST_EAGENT && strstr(c->cn->error, "timeout") != NULL) rc = ST_ETIMEDOUT;
   if (rc == ST_OK) {
     int index = 0;

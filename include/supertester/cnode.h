@@ -201,11 +201,15 @@ typedef struct st_restart_s {
 } st_restart_t;
 
 /* Waits for the next restart of child `id` of `sup`, whatever kills it
- * (event-driven: the agent traces the supervisor from before it reads the
- * child's pid). ST_ETIMEDOUT when none within timeout_ms; ST_EAGENT with
+ * (event-driven: the agent traces the supervisor). on_armed (may be NULL)
+ * is called once the wait is armed: a death before that may be missed, so
+ * whoever causes the restart is told then. It runs inside the loop: it
+ * must not call this library (signal another thread or process instead).
+ * ST_ETIMEDOUT when no restart within timeout_ms; ST_EAGENT with
  * supervisor_died or not_restarted in the error otherwise. */
 int st_cnode_wait_restart(st_conn_t *conn, const char *sup, const st_term_t *id,
-                          unsigned timeout_ms, st_restart_t *out);
+                          unsigned timeout_ms, void (*on_armed)(void *ud), void *ud,
+                          st_restart_t *out);
 
 /* exit(Target, Reason) for a registered process, waiting until it is
  * dead. */

@@ -382,25 +382,48 @@ START_TEST(test_kill_and_process_info) {
 }
 END_TEST
 
+/* Called when the wait is armed: tells the killer process through its pipe. */
+static void tell_killer(void *ud) {
+  int fd = *(int *)ud;
+  ck_assert_int_eq(write(fd, "k", 1), 1);
+}
+
 START_TEST(test_wait_restart) {
-  /* Another OS process kills the counter once our wait is armed; the wait
-   * returns with the new pid, without polling. */
-  pid_t killer = fork_when_traced("factory_sup", KILL_COUNTER);
+  /* Another OS process kills the counter once our wait is armed (told
+   * through a pipe by the armed callback); the wait returns with the new
+   * pid, without polling. */
+  int go[2];
+  ck_assert_int_eq(pipe(go), 0);
+  pid_t killer = fork();
+  ck_assert_int_ge(killer, 0);
+  if (killer == 0) {
+    char b;
+    close(go[1]);
+    st_cnode_t *s2 = new_session(COOKIE, true);
+    st_conn_t *c2 = NULL;
+    if (st_cnode_attach(s2, node.node, &c2) != ST_OK || read(go[0], &b, 1) != 1) _exit(1);
+    st_term_t *v = NULL;
+    _exit(st_cnode_eval(c2, KILL_COUNTER, &v) == ST_OK ? 0 : 2);
+  }
+  close(go[0]);
   st_term_t *id = parse("counter");
   st_restart_t r;
-  int rc = st_cnode_wait_restart(conn, "factory_sup", id, 10000, &r);
+  int rc = st_cnode_wait_restart(conn, "factory_sup", id, 10000, tell_killer, &go[1], &r);
   ck_assert_msg(rc == ST_OK, "wait_restart: %s", st_cnode_error(cn));
   ck_assert_str_ne(r.old_pid, r.new_pid);
   ck_assert_int_ge(r.elapsed_us, 0);
   expect_exit_0(killer);
+  close(go[1]);
   char *v = call_text(conn, "factory_counter", "value");
   ck_assert_str_eq(v, "0");
   free(v);
   /* Nobody kills it now: a bounded wait that says so. */
-  ck_assert_int_eq(st_cnode_wait_restart(conn, "factory_sup", id, 200, &r), ST_ETIMEDOUT);
+  ck_assert_int_eq(st_cnode_wait_restart(conn, "factory_sup", id, 200, NULL, NULL, &r),
+                   ST_ETIMEDOUT);
   st_term_free(id);
   id = parse("nobody");
-  ck_assert_int_eq(st_cnode_wait_restart(conn, "factory_sup", id, 200, &r), ST_ENOTFOUND);
+  ck_assert_int_eq(st_cnode_wait_restart(conn, "factory_sup", id, 200, NULL, NULL, &r),
+                   ST_ENOTFOUND);
   st_term_free(id);
 }
 END_TEST

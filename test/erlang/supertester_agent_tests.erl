@@ -306,8 +306,8 @@ kill_child(Strategy, Id, Restarted, Expected) ->
                                 end)
              end).
 
-%% wait_restart sees a restart someone else causes, once its trace is on,
-%% and times out when nobody does.
+%% wait_restart sees a restart someone else causes once it is armed, and
+%% times out when nobody does.
 wait_restart_test() ->
     Args = #{strategy => rest_for_one, children => [worker(a), worker(b)]},
     with_sup(Args,
@@ -315,7 +315,7 @@ wait_restart_test() ->
                      with_agent(fun(A) ->
                                         Old = child_pid(Sup, a),
                                         Ref = send_request(A, {wait_restart, Sup, a, 5000}),
-                                        _ = wait_traced(Sup),
+                                        receive {st_event, Ref, armed} -> ok end,
                                         exit(Old, kill),
                                         {ok, {restarted, a, Old, New, Us}} = reply(Ref),
                                         ?assertEqual(New, child_pid(Sup, a)),
