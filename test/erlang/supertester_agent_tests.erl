@@ -320,11 +320,15 @@ wait_restart_test() ->
                                         {ok, {restarted, a, Old, New, Us}} = reply(Ref),
                                         ?assertEqual(New, child_pid(Sup, a)),
                                         ?assert(New =/= Old andalso Us >= 0),
-                                        ?assertEqual({error, timeout},
-                                                     ask(A, {wait_restart, Sup, a, 50})),
+                                        Ref2 = send_request(A, {wait_restart, Sup, a, 50}),
+                                        receive {st_event, Ref2, armed} -> ok end,
+                                        ?assertEqual({error, timeout}, reply(Ref2)),
                                         ?assertEqual({error, {no_child, zz}},
                                                      ask(A, {wait_restart, Sup, zz, 50})),
-                                        ?assertEqual({flags, []}, erlang:trace_info(Sup, flags))
+                                        ?assertEqual({flags, []}, erlang:trace_info(Sup, flags)),
+                                        %% Every event was taken: none is left.
+                                        ?assertEqual({messages, []},
+                                                     erlang:process_info(self(), messages))
                                 end)
              end).
 
